@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# magalloc: out-of-tree kernel module.
+#
+#   make            build mod/magalloc.ko against KDIR
+#   make run        build, boot stock Debian 6.12 in QEMU, show magalloc working
+#   make check      every test on stock 6.12, stock 6.1 and the KUnit kernel
+#   make shell      the `make run` guest with an interactive shell
+#   make lint       checkpatch --strict and sparse; fails on any finding
+#   make clean
+#
+# KDIR defaults to the running kernel's build tree, else the newest
+# installed Debian headers.
+
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+		    $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n1))
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+modules_install:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf build
+
+check:
+	scripts/check.sh
+
+run:
+	scripts/run.sh
+
+shell:
+	scripts/run.sh --shell
+
+lint:
+	scripts/lint.sh
+
+.PHONY: all modules modules_install clean check run shell lint

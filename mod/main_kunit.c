@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for main.c: the device node and the QUERY ioctl's checks.
+ */
+#include <kunit/test.h>
+#include <linux/fs.h>
+
+#include "internal.h"
+
+static void query_answers(struct kunit *test)
+{
+	struct magalloc_query q = { };
+
+	KUNIT_ASSERT_EQ(test, mag_query_fill(&q), 0);
+	KUNIT_EXPECT_EQ(test, q.abi_version, MAGALLOC_ABI_VERSION);
+	KUNIT_EXPECT_EQ(test, q.page_size, PAGE_SIZE);
+}
+
+static void query_rejects_flags(struct kunit *test)
+{
+	struct magalloc_query q = { .flags = 1 };
+
+	KUNIT_EXPECT_EQ(test, mag_query_fill(&q), -EINVAL);
+	q.flags = 0;
+	q.reserved[2] = 1;
+	KUNIT_EXPECT_EQ(test, mag_query_fill(&q), -EINVAL);
+	KUNIT_EXPECT_EQ(test, q.abi_version, 0);
+}
+
+static void device_registered(struct kunit *test)
+{
+	KUNIT_EXPECT_NE(test, mag_miscdev.minor, MISC_DYNAMIC_MINOR);
+	KUNIT_EXPECT_NOT_NULL(test, mag_miscdev.this_device);
+	KUNIT_EXPECT_EQ(test, mag_miscdev.mode, 0600);
+}
+
+static struct kunit_case main_cases[] = {
+	KUNIT_CASE(query_answers),
+	KUNIT_CASE(query_rejects_flags),
+	KUNIT_CASE(device_registered),
+	{}
+};
+
+static struct kunit_suite main_suite = {
+	.name = "magalloc_main",
+	.test_cases = main_cases,
+};
+
+kunit_test_suite(main_suite);

@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Find, and install when missing, everything magalloc's build and QEMU
+# harness need.  Versions are discovered from what apt offers, never typed
+# in here: the newest plain -amd64 flavour of 6.12 and of 6.1 whose headers
+# and image both exist.
+#
+# Usage: scripts/deps.sh [--print]
+#   Installs what is missing (as root) and prints shell assignments
+#   (K612=..., K61=..., LINUX_SRC_TAR=...) on stdout for the caller to eval.
+#   As a non-root user it prints the exact apt-get line and exits 1.
+set -euo pipefail
+
+log() { echo "deps: $*" >&2; }
+
+apt_updated=
+apt_update() {
+	[ -n "$apt_updated" ] && return 0
+	if [ "$(id -u)" = 0 ]; then
+		log "apt-get update"
+		apt-get update -qq >&2
+	fi
+	apt_updated=1
+}
+
+# newest "<ver>" such that both linux-headers-<ver> and linux-image-<ver>
+# are offered, for ver matching the regular expression $1.
+newest_kernel() {
+	local re=$1 v
+	for v in $(apt-cache pkgnames linux-headers- 2>/dev/null |
+		   sed -n "s/^linux-headers-\($re\)\$/\1/p" | sort -Vr); do
+		if apt-cache show "linux-image-$v" >/dev/null 2>&1; then
+			echo "$v"
+			return 0
+		fi
+	done
+	return 1
+}
+
+resolve() {
+	K612=$(newest_kernel '6\.12\.[0-9]*+deb[0-9]*-amd64') || K612=
+	K61=$(newest_kernel '6\.1\.0-[0-9]*-amd64') || K61=
+}
+
+resolve
+if [ -z "$K612" ] || [ -z "$K61" ]; then
+	apt_update
+	resolve
+fi
+[ -n "$K612" ] || { log "apt offers no linux-headers-6.12.*-amd64"; exit 1; }
+[ -n "$K61" ] || { log "apt offers no linux-headers-6.1.0-*-amd64"; exit 1; }
+
+pkgs=(
+	linux-source-6.12
+	"linux-headers-$K612" "linux-image-$K612"
+	"linux-headers-$K61" "linux-image-$K61"
+	qemu-system-x86 busybox-static cpio sparse
+	gcc make libc6-dev bc bison flex libelf-dev libssl-dev
+	rsync kmod xz-utils python3 perl
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" != 0 ]; then
+		log "missing packages; as root run:"
+		echo "apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+		exit 1
+	fi
+	apt_update
+	log "installing ${missing[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "${missing[@]}" >&2
+fi
+
+src_tar=$(ls /usr/src/linux-source-6.12.tar.* 2>/dev/null | head -n1)
+[ -n "$src_tar" ] || { log "linux-source-6.12 tarball not found in /usr/src"; exit 1; }
+
+cat <<EOF
+K612=$K612
+K61=$K61
+LINUX_SRC_TAR=$src_tar
+LINUX_SRC_VER=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+EOF

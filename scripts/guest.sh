@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot one kernel in QEMU (TCG) with an initramfs of busybox, magalloc's
+# modules and test binaries, and keep the console log.
+#
+# Usage: scripts/guest.sh -k VMLINUZ -n NAME [-m "a.ko b.ko"] [-t "bin..."]
+#          [-d DIR] [-M mode] [-T timeout] [-a append] [-c cpus] [-i] [-I]
+#   -m  modules, loaded in this order      -t  test binaries (kselftests)
+#   -d  directory copied to /demo          -M  magtest= mode (check)
+#   -T  seconds before the guest is killed (300)
+#   -c  vCPUs (4; 2 NUMA nodes when even)  -a  extra kernel command line
+#   -i  interactive: console on this terminal, no timeout, no log
+#   -I  icount: one vCPU, -icount shift=0 (guest ns = instructions)
+# The log is build/logs/NAME.log; the exit status is QEMU's (124 or 137 on
+# timeout).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+kernel= name= mods= tests= demo= mode=check timeout=300 append= cpus=4
+interactive= icount=
+while getopts k:n:m:t:d:M:T:a:c:iI opt; do
+	case $opt in
+	k) kernel=$OPTARG ;;
+	n) name=$OPTARG ;;
+	m) mods=$OPTARG ;;
+	t) tests=$OPTARG ;;
+	d) demo=$OPTARG ;;
+	M) mode=$OPTARG ;;
+	T) timeout=$OPTARG ;;
+	a) append=$OPTARG ;;
+	c) cpus=$OPTARG ;;
+	i) interactive=1 ;;
+	I) icount=1; cpus=1 ;;
+	*) exit 2 ;;
+	esac
+done
+[ -n "$kernel" ] && [ -n "$name" ] || { echo "usage: see $0" >&2; exit 2; }
+
+root=$build/initramfs/$name
+rm -rf "$root"
+mkdir -p "$root"/{bin,modules,tests,demo}
+cp /bin/busybox "$root/bin/busybox"
+cp "$top/scripts/guest-init" "$root/init"
+: > "$root/modules/order"
+for m in $mods; do
+	cp "$m" "$root/modules/"
+	basename "$m" .ko >> "$root/modules/order"
+done
+for t in $tests; do
+	cp "$t" "$root/tests/"
+done
+[ -z "$demo" ] || cp -r "$demo/." "$root/demo/"
+initrd=$build/initramfs/$name.cpio.gz
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$initrd"
+
+qemu=(qemu-system-x86_64 -nographic -no-reboot -bios qboot.rom -cpu max
+      -kernel "$kernel" -initrd "$initrd")
+if [ "$cpus" -ge 2 ] && [ $((cpus % 2)) = 0 ]; then
+	# Two NUMA nodes, one socket each (a socket split across nodes makes
+	# 6.12 warn at boot).
+	half=$((cpus / 2))
+	qemu+=(-m 2G -smp "$cpus,sockets=2,cores=$half"
+	       -object memory-backend-ram,id=m0,size=1G
+	       -object memory-backend-ram,id=m1,size=1G
+	       -numa "node,nodeid=0,cpus=0-$((half - 1)),memdev=m0"
+	       -numa "node,nodeid=1,cpus=$half-$((cpus - 1)),memdev=m1")
+else
+	qemu+=(-m 2G -smp "$cpus")
+fi
+[ -z "$icount" ] || qemu+=(-icount shift=0)
+qemu+=(-append "console=ttyS0 panic=-1 oops=panic magtest=$mode $append")
+
+if [ -n "$interactive" ]; then
+	exec "${qemu[@]}"
+fi
+log=$build/logs/$name.log
+rc=0
+timeout -s KILL "$timeout" "${qemu[@]}" < /dev/null > "$log" 2>&1 || rc=$?
+exit "$rc"

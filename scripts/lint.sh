@@ -1,0 +1,24 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make lint: checkpatch.pl --strict (from the linux-source tree) on every C
+# file and header of the project, then sparse (C=2) on the module built
+# against the 6.12 headers.  Any finding fails.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+setup_deps
+
+cd "$top"
+mapfile -t files < <(git ls-files -co --exclude-standard '*.c' '*.h' | grep -v '^build/')
+fail=0
+out=$(perl "$LINUX_SRC/scripts/checkpatch.pl" --strict --no-tree --quiet \
+	--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES -f "${files[@]}" 2>&1) || fail=1
+[ -z "$out" ] || { echo "$out"; fail=1; }
+
+log=$build/lint-sparse.log
+build_module lint "/usr/src/linux-headers-$K612" C=2 CHECK=sparse > "$log" 2>&1 || fail=1
+if grep -E 'warning:|error:' "$log"; then
+	fail=1
+fi
+[ "$fail" = 0 ] && echo "lint: ${#files[@]} files clean (checkpatch --strict, sparse)"
+exit "$fail"

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Judge one guest's console log.
+
+Usage: results.py NAME LOG [--kunit KUNIT_PY] [--expect-ksft N]
+
+Counts, for one boot:
+  - the boot itself: passes only if the guest reached "@@MAG END" and the
+    console holds no kernel BUG, WARNING, Oops, KASAN, lockdep, kmemleak or
+    panic report (a splat fails the run even when every test passed);
+  - each insmod and rmmod the guest init reported;
+  - KUnit cases, parsed by the kernel's own `kunit.py parse` (--kunit);
+  - kselftest cases, from each binary's "# Totals:" line; a binary that
+    exits non-zero or prints no totals counts as one failure.
+Prints a report on stderr and "passed failed skipped" on stdout.
+"""
+import argparse
+import re
+import subprocess
+import sys
+
+SPLATS = re.compile(
+    r'BUG:|WARNING:|Oops|KASAN:|kmemleak: .*suspected|unreferenced object|'
+    r'possible recursive locking|possible circular locking|'
+    r'inconsistent lock state|suspicious RCU usage|Kernel panic|'
+    r'general protection fault|UBSAN:|Call Trace:|INFO: task .* blocked')
+MARK = re.compile(r'@@MAG (\S+)(?: (.*))?$')
+TOTALS = re.compile(r'# Totals: pass:(\d+) fail:(\d+) xfail:(\d+) xpass:(\d+) '
+                    r'skip:(\d+) error:(\d+)')
+ANSI = re.compile(r'\x1b\[[0-9;]*m')
+
+
+class Tally:
+    def __init__(self, name):
+        self.name, self.passed, self.failed, self.skipped = name, 0, 0, 0
+
+    def check(self, ok, what):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f'  FAIL {self.name}: {what}', file=sys.stderr)
+
+
+def kunit_counts(kunit_py, lines, tally):
+    # Only what the guest printed after init started: the kernel's own
+    # empty boot-time KTAP header ("1..0") would otherwise be parsed.
+    begin = next((i for i, l in enumerate(lines) if '@@MAG BEGIN' in l), len(lines))
+    out = subprocess.run([sys.executable, kunit_py, 'parse'],
+                         input='\n'.join(lines[begin:]) + '\n',
+                         capture_output=True, text=True).stdout
+    out = ANSI.sub('', out)
+    m = re.search(r'Testing complete\. Ran (\d+) tests: ?(.*)', out)
+    if not m or int(m.group(1)) == 0:
+        tally.check(False, 'no KUnit results in the log')
+        return
+    counts = dict((k, int(v)) for k, v in re.findall(r'(\w+): (\d+)', m.group(2)))
+    tally.passed += counts.get('passed', 0)
+    tally.skipped += counts.get('skipped', 0)
+    bad = counts.get('failed', 0) + counts.get('crashed', 0)
+    tally.failed += bad
+    if bad or counts.get('errors', 0):
+        for line in out.splitlines():
+            if '[FAILED]' in line or '[CRASHED]' in line or 'ERROR' in line:
+                print(f'  FAIL {tally.name}: kunit {line.strip()}', file=sys.stderr)
+    if counts.get('errors', 0):
+        tally.check(False, f'{counts["errors"]} KTAP parse errors')
+    print(f'  {tally.name}: kunit: {m.group(0)}', file=sys.stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('name')
+    ap.add_argument('log')
+    ap.add_argument('--kunit')
+    ap.add_argument('--expect-ksft', type=int, default=0)
+    args = ap.parse_args()
+    t = Tally(args.name)
+
+    with open(args.log, errors='replace') as f:
+        lines = [ANSI.sub('', l.rstrip('\r\n')) for l in f]
+
+    ended, splats, ksft_ran, current = False, [], 0, None
+    for line in lines:
+        if SPLATS.search(line) and '@@MAG' not in line:
+            splats.append(line)
+        m = MARK.search(line)
+        if not m:
+            if current is not None and TOTALS.search(line):
+                current['totals'] = TOTALS.search(line)
+            continue
+        kind, rest = m.group(1), (m.group(2) or '').split()
+        if kind in ('INSMOD', 'RMMOD'):
+            t.check(rest[-1] == '0', f'{kind.lower()} {rest[0]} exited {rest[-1]}')
+        elif kind == 'KSFT-BEGIN':
+            current = {'name': rest[0], 'totals': None}
+        elif kind == 'KSFT-END' and current is not None:
+            ksft_ran += 1
+            tot = current['totals']
+            if tot:
+                p, f_, xf, xp, s, e = map(int, tot.groups())
+                t.passed += p + xf
+                t.skipped += s
+                t.failed += f_ + xp + e
+                print(f'  {t.name}: {current["name"]}: {tot.group(0)}', file=sys.stderr)
+                if f_ + xp + e:
+                    print(f'  FAIL {t.name}: {current["name"]} failed cases',
+                          file=sys.stderr)
+            if not tot or (rest[-1] != '0' and not (tot and int(tot.group(2)))):
+                t.check(False, f'{current["name"]} exited {rest[-1]}'
+                        + ('' if tot else ' without a totals line'))
+            current = None
+        elif kind == 'END':
+            ended = True
+
+    if args.kunit:
+        kunit_counts(args.kunit, lines, t)
+    if ksft_ran < args.expect_ksft:
+        t.check(False, f'{ksft_ran} of {args.expect_ksft} kselftest binaries ran')
+    for s in splats[:20]:
+        print(f'  splat {t.name}: {s}', file=sys.stderr)
+    t.check(ended and not splats,
+            'guest did not finish (panic, hang or timeout)' if not ended
+            else f'{len(splats)} kernel report lines on the console')
+    print(t.passed, t.failed, t.skipped)
+
+
+if __name__ == '__main__':
+    main()

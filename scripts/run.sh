@@ -1,0 +1,24 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make run: build magalloc for stock Debian 6.12, boot it in QEMU with the
+# module loaded and show it working (guest side: scripts/demo/demo.sh).
+# make shell (--shell): the same guest with an interactive shell.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+setup_deps
+build_module k612 "/usr/src/linux-headers-$K612"
+build_selftests
+args=(-k "/boot/vmlinuz-$K612" -n run -m "$build/k612/src/mod/magalloc.ko"
+      -t "$(ls "$build"/selftests/*_test)" -d "$top/scripts/demo")
+if [ "${1:-}" = --shell ]; then
+	exec "$top/scripts/guest.sh" "${args[@]}" -M shell -i
+fi
+rc=0
+"$top/scripts/guest.sh" "${args[@]}" -M run -T 300 || rc=$?
+# Show the guest's side of the session: the demo's output and what the
+# kernel said about magalloc.
+sed -n '/@@MAG BEGIN/,/@@MAG END/p' "$build/logs/run.log" | grep -v '^@@MAG INSMOD\|^@@MAG RMMOD'
+python3 "$top/scripts/results.py" run "$build/logs/run.log" > /dev/null
+exit "$rc"
