@@ -1,14 +1,385 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * magalloc internal interfaces, shared by the files of mod/ and their
- * KUnit suites.  Nothing here is ABI: in-kernel users include magalloc.h,
- * userspace includes uapi/linux/magalloc.h.
+ * magalloc internal interfaces, shared by the files of mod/ and their KUnit
+ * suites.  Nothing here is ABI: in-kernel users include magalloc.h,
+ * userspace includes uapi/linux/magalloc.h.  Documentation/design.rst
+ * tells the whole story; in brief, from the top:
+ *
+ *   magazine.c  per-CPU magazines (Go's mcache): struct mag_cpu
+ *   central.c   per-pool, per-node central lists and depot (mcentral)
+ *   pageheap.c  per-node buddy page heap over arenas (mheap)
+ *   api.c       the exported functions, size classes, typed caches
+ *   lifecycle.c CPU hotplug, shrinker, periodic trim, unload report
+ *   main.c      module init/exit, /dev/magalloc, debugfs
+ *
+ * Lock order: mag_pools_mutex -> central->lock -> heap->lock.  The two
+ * spinlocks are taken with interrupts disabled (frees may come from
+ * hardirq context).  The fast path takes neither.
  */
 #ifndef _MAGALLOC_INTERNAL_H
 #define _MAGALLOC_INTERNAL_H
 
+#include <linux/cache.h>
+#include <linux/list.h>
 #include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/spinlock.h>
+#include <linux/jump_label.h>
+#include <linux/topology.h>
 #include <linux/magalloc.h>
+
+#include "magalloc.h"
+#include "sizeclasses.h"
+
+/*
+ * Arenas: naturally aligned blocks of 2^MAG_ARENA_ORDER pages from the
+ * kernel's page allocator.  The first MAG_HDR_PAGES pages hold the arena's
+ * header (struct mag_arena), so the header of any object is found by
+ * masking its address, and no object ever starts at an arena's first
+ * byte: an arena-aligned pointer is a huge (page allocator) object.
+ */
+#define MAG_ARENA_ORDER		9
+#define MAG_ARENA_PAGES		(1U << MAG_ARENA_ORDER)
+#define MAG_ARENA_SIZE		(PAGE_SIZE << MAG_ARENA_ORDER)
+#define MAG_HDR_PAGES		2
+#define MAG_ARENA_MAGIC		0x6d616761	/* "maga" */
+/* Largest buddy block in an arena: the upper half. */
+#define MAG_BLOCK_MAX_ORDER	(MAG_ARENA_ORDER - 1)
+/* Larger than this goes straight to the kernel's page allocator. */
+#define MAG_LARGE_MAX		(PAGE_SIZE << MAG_BLOCK_MAX_ORDER)
+#define MAG_NOT_FREE		0xff
+
+struct mag_span;
+struct mag_heap;
+struct mag_pool;
+
+/**
+ * struct mag_arena - header in the first pages of every arena
+ * @magic: MAG_ARENA_MAGIC while the arena is live
+ * @node: NUMA node of the arena's pages
+ * @cls: per page, the size class of the generic span that owns it, or 0
+ *	(free, large object, typed-cache span); read by mag_free()'s fast path
+ * @heap: the node heap the arena belongs to
+ * @link: in @heap->arenas
+ * @nr_free: pages of the arena in free buddy blocks
+ * @free_order: per page, the order of the free block that starts there,
+ *	or MAG_NOT_FREE
+ * @span: per page, the span that owns it, or NULL
+ *
+ * Cache lines: @magic, @node and @cls are read on every free by every CPU
+ * and written only when a span is created or destroyed, so they stay
+ * shared (S) in every cache.  Everything from @heap on is written under
+ * the heap lock and starts on its own line.
+ */
+struct mag_arena {
+	u32 magic;
+	int node;
+	u8 cls[MAG_ARENA_PAGES];
+	struct mag_heap *heap ____cacheline_aligned;
+	struct list_head link;
+	unsigned int nr_free;
+	u8 free_order[MAG_ARENA_PAGES];
+	struct mag_span *span[MAG_ARENA_PAGES];
+};
+
+static inline struct mag_arena *mag_arena_of(const void *p)
+{
+	return (struct mag_arena *)((unsigned long)p & ~(MAG_ARENA_SIZE - 1));
+}
+
+static inline unsigned int mag_page_index(const void *p)
+{
+	return ((unsigned long)p >> PAGE_SHIFT) & (MAG_ARENA_PAGES - 1);
+}
+
+enum mag_span_state {
+	MAG_SPAN_SMALL,		/* objects of one pool */
+	MAG_SPAN_LARGE,		/* one object of npages pages */
+};
+
+/**
+ * struct mag_span - a run of pages from the heap (Go's mspan)
+ * @link: in the central's partial or full list, or the heap's large list
+ * @pool: owner of a small-object span; NULL for a large object
+ * @base: first byte
+ * @npages: length in pages
+ * @order: buddy order of the block (small spans: exactly npages pages)
+ * @state: enum mag_span_state
+ * @nr_objs: objects in the span
+ * @nr_free: objects not allocated (sitting in magazines counts as allocated)
+ * @alloc: bitmap, one bit per object, set while the object is allocated;
+ *	it finds free objects and catches double frees when objects come
+ *	back from magazines
+ */
+struct mag_span {
+	struct list_head link;
+	struct mag_pool *pool;
+	void *base;
+	unsigned int npages;
+	u8 order;
+	u8 state;
+	u16 nr_objs;
+	u16 nr_free;
+	unsigned long alloc[];
+};
+
+/**
+ * struct mag_heap - one NUMA node's page heap (Go's mheap)
+ * @lock: protects everything below and the arenas' heap-side fields
+ * @node: the node
+ * @free: free buddy blocks by order, linked through their first bytes
+ * @arenas: arenas of this node
+ * @large: spans of large objects handed out
+ * @nr_arenas: arenas held
+ * @free_pages: pages in free blocks
+ * @large_pages: pages handed out as large objects
+ * @arenas_released: arenas given back to the kernel, ever
+ */
+struct mag_heap {
+	spinlock_t lock;
+	int node;
+	struct list_head free[MAG_BLOCK_MAX_ORDER + 1];
+	struct list_head arenas;
+	struct list_head large;
+	unsigned long nr_arenas;
+	unsigned long free_pages;
+	unsigned long large_pages;
+	unsigned long arenas_released;
+} ____cacheline_aligned_in_smp;
+
+/**
+ * struct mag_magazine - a stack of free objects (Bonwick's magazine)
+ * @rounds: objects held
+ * @size: capacity; 0 only for the empty sentinel
+ * @next: link in a depot list
+ * @objs: the objects; the top of the stack is objs[rounds - 1]
+ */
+struct mag_magazine {
+	unsigned int rounds;
+	unsigned int size;
+	struct mag_magazine *next;
+	void *objs[];
+};
+
+/*
+ * The sentinel a CPU starts with: empty (rounds == 0) and full
+ * (rounds == size == 0) at once, so both fast paths fall to the slow path
+ * without a NULL test.  It is never written.
+ */
+extern struct mag_magazine mag_sentinel;
+
+/**
+ * struct mag_cpu - one CPU's magazines for one pool (Go's mcache entry)
+ * @loaded: the magazine the fast paths pop from and push to
+ * @prev: the previous magazine, always full, empty or the sentinel
+ * @slow: slow-path entries on this CPU
+ * @trimmed_at: @slow when the trimmer last looked
+ *
+ * Only its own CPU writes it (and the hotplug and unload paths, when that
+ * CPU is dead or nothing runs).  Aligned and padded to a cache line so no
+ * other CPU's data shares its line.
+ */
+struct mag_cpu {
+	struct mag_magazine *loaded;
+	struct mag_magazine *prev;
+	unsigned long slow;
+	unsigned long trimmed_at;
+} ____cacheline_aligned;
+
+/**
+ * struct mag_central - one pool's central list on one node (mcentral)
+ * @lock: protects everything below, and the spans' @alloc and @nr_free
+ * @partial: spans with free objects
+ * @full: spans without
+ * @full_mags: depot of full magazines (a stack through ->next)
+ * @empty_mags: depot of empty magazines
+ * @nr_full: magazines on @full_mags
+ * @nr_empty: magazines on @empty_mags
+ * @min_full: lowest @nr_full since the last trim: magazines that no CPU
+ *	needed for a whole period (Bonwick's working-set estimate)
+ * @nr_spans: spans held
+ * @nr_free_objs: free objects in spans
+ * @pool: owner
+ * @node: node
+ * @heap: the node's heap
+ * @bad_frees: double or foreign frees caught returning to spans
+ */
+struct mag_central {
+	spinlock_t lock;
+	struct list_head partial;
+	struct list_head full;
+	struct mag_magazine *full_mags;
+	struct mag_magazine *empty_mags;
+	unsigned int nr_full;
+	unsigned int nr_empty;
+	unsigned int min_full;
+	unsigned long nr_spans;
+	unsigned long nr_free_objs;
+	struct mag_pool *pool;
+	int node;
+	struct mag_heap *heap;
+	unsigned long bad_frees;
+} ____cacheline_aligned_in_smp;
+
+/**
+ * struct mag_pool - objects of one size and kind: a size class of the
+ *	generic allocator, or a typed cache
+ * @cpu: per-CPU magazines
+ * @size: object size in bytes (the class size)
+ * @cls: size class, which fixes the span geometry
+ * @mag_size: magazine capacity
+ * @init: honour init_on_alloc, init_on_free and __GFP_ZERO (no ctor)
+ * @ctor: constructor run on every object of a new span
+ * @central: per node, [nr_node_ids]
+ * @name: for reports
+ * @link: in mag_pools
+ */
+struct mag_pool {
+	struct mag_cpu __percpu *cpu;
+	unsigned int size;
+	unsigned int cls;
+	unsigned int mag_size;
+	bool init;
+	void (*ctor)(void *obj);
+	struct mag_central **central;
+	const char *name;
+	struct list_head link;
+};
+
+/*
+ * Flags for magalloc's own memory (arenas, span descriptors, magazines):
+ * the caller's permission to sleep and reclaim, never its zeroing,
+ * accounting or placement modifiers, and never a warning.
+ */
+static inline gfp_t mag_meta_gfp(gfp_t gfp)
+{
+	return (gfp & (__GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_HIGH |
+		       __GFP_NOMEMALLOC)) | __GFP_NOWARN;
+}
+
+/* api.c */
+extern struct mag_pool mag_generic[MAG_NR_CLASSES];
+int mag_api_init(void);
+void mag_api_exit(void);
+
+static __always_inline unsigned int mag_size_class(size_t size)
+{
+	if (size <= MAG_SMALL_SIZE_MAX)
+		return mag_size_to_class8[(size + MAG_SMALL_SIZE_DIV - 1) / MAG_SMALL_SIZE_DIV];
+	return mag_size_to_class128[(size - MAG_SMALL_SIZE_MAX + MAG_LARGE_SIZE_DIV - 1) /
+				    MAG_LARGE_SIZE_DIV];
+}
+
+/* magazine.c: the per-CPU layer */
+DECLARE_PER_CPU(u8, mag_busy);
+DECLARE_STATIC_KEY_FALSE(mag_debug_key);
+void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp);
+void mag_free_slow(struct mag_pool *pool, void *obj);
+struct mag_magazine *mag_magazine_alloc(struct mag_pool *pool, gfp_t gfp, int node);
+void mag_cpu_drain(struct mag_pool *pool, int cpu);
+
+/*
+ * The fast paths.  With preemption off, and this CPU's busy mark set so
+ * that an interrupt landing here takes the locked slow path instead of
+ * touching the same magazine, pop or push one pointer on this CPU's loaded
+ * magazine.  No lock, no atomic instruction; the lines touched are this
+ * CPU's busy mark, its struct mag_cpu for the pool and its magazine.
+ * Compiler barriers keep the magazine accesses inside the marked region.
+ */
+static __always_inline void *mag_pool_alloc(struct mag_pool *pool, gfp_t gfp)
+{
+	struct mag_magazine *m;
+	void *obj;
+
+	preempt_disable();
+	if (likely(!this_cpu_read(mag_busy))) {
+		this_cpu_write(mag_busy, 1);
+		barrier();
+		m = this_cpu_read(pool->cpu->loaded);
+		if (likely(m->rounds)) {
+			obj = m->objs[--m->rounds];
+			barrier();
+			this_cpu_write(mag_busy, 0);
+			preempt_enable();
+			return obj;
+		}
+		barrier();
+		this_cpu_write(mag_busy, 0);
+	}
+	preempt_enable();
+	return mag_alloc_slow(pool, gfp);
+}
+
+/* @obj must belong to @pool and to this CPU's node (checked by callers). */
+static __always_inline void mag_pool_free(struct mag_pool *pool, void *obj)
+{
+	struct mag_magazine *m;
+
+	preempt_disable();
+	if (likely(!this_cpu_read(mag_busy))) {
+		this_cpu_write(mag_busy, 1);
+		barrier();
+		m = this_cpu_read(pool->cpu->loaded);
+		if (likely(m->rounds < m->size &&
+			   mag_arena_of(obj)->node == numa_mem_id())) {
+			m->objs[m->rounds++] = obj;
+			barrier();
+			this_cpu_write(mag_busy, 0);
+			preempt_enable();
+			return;
+		}
+		barrier();
+		this_cpu_write(mag_busy, 0);
+	}
+	preempt_enable();
+	mag_free_slow(pool, obj);
+}
+
+/* central.c */
+extern unsigned int mag_depot_max;
+int mag_central_init(struct mag_pool *pool);
+void mag_central_destroy(struct mag_pool *pool);
+void *mag_central_alloc_one(struct mag_central *c);
+unsigned int mag_central_fill(struct mag_central *c, void **objs, unsigned int nr);
+unsigned int mag_fill_locked(struct mag_central *c, void **objs, unsigned int nr);
+void mag_central_put(struct mag_central *c, void **objs, unsigned int nr);
+void mag_central_free_obj(void *obj);
+int mag_central_grow(struct mag_central *c, gfp_t gfp);
+struct mag_magazine *mag_depot_get(struct mag_central *c, bool full);
+void mag_depot_put(struct mag_central *c, struct mag_magazine *m);
+unsigned long mag_central_trim(struct mag_central *c, bool all);
+unsigned long mag_central_live(struct mag_central *c);
+
+/* pageheap.c */
+extern struct mag_heap **mag_heaps;
+int mag_heap_init(void);
+void mag_heap_exit(void);
+void *mag_heap_alloc(struct mag_heap *h, unsigned int npages, gfp_t gfp,
+		     struct mag_span *span, unsigned int cls);
+void mag_heap_free(struct mag_span *span);
+struct mag_span *mag_span_of(const void *p);
+unsigned long mag_heap_release(struct mag_heap *h, unsigned int keep);
+void *mag_large_alloc(size_t size, gfp_t gfp, int node);
+void mag_large_free(struct mag_span *s);
+void *mag_huge_alloc(size_t size, gfp_t gfp, int node);
+bool mag_huge_free(const void *p);
+size_t mag_huge_size(const void *p);
+unsigned int mag_order_of(unsigned int npages);
+
+/* lifecycle.c */
+extern struct list_head mag_pools;
+extern struct list_head mag_zombies;
+extern struct mutex mag_pools_mutex;
+extern atomic_long_t mag_bad_frees;
+extern atomic_long_t mag_shrunk_pages;
+int mag_lifecycle_init(void);
+void mag_lifecycle_exit(void);
+void mag_set_debug(bool on);
+unsigned long mag_drain_all(void);
+struct shrink_control;
+unsigned long mag_shrinker_run(struct shrink_control *sc);
+void mag_report_bad_free(const void *obj, const char *why);
 
 /* main.c: the character device */
 extern struct miscdevice mag_miscdev;

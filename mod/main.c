@@ -2,8 +2,9 @@
 /*
  * magalloc: module entry points and the /dev/magalloc character device.
  *
- * This file ties the levels of the allocator together at load and unload
- * and owns the userspace entry point.  The ioctl ABI is described in
+ * Load brings the levels up from the bottom (page heap, pools, lifecycle
+ * hooks, then the device); unload takes them down in reverse, drains every
+ * magazine, reports what consumers still hold and gives every page back.  The ioctl ABI is described in
  * uapi/linux/magalloc.h and Documentation/userspace-api.rst.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -40,8 +41,8 @@ int mag_query_fill(struct magalloc_query *q)
 			return -EINVAL;
 	q->abi_version = MAGALLOC_ABI_VERSION;
 	q->page_size = PAGE_SIZE;
-	q->nr_classes = 0;
-	q->max_small_size = 0;
+	q->nr_classes = MAG_NR_CLASSES - 1;
+	q->max_small_size = MAG_MAX_SMALL;
 	return 0;
 }
 
@@ -80,8 +81,34 @@ struct miscdevice mag_miscdev = {
 
 static int mag_stats_show(struct seq_file *m, void *v)
 {
-	seq_printf(m, "abi_version %u\n", MAGALLOC_ABI_VERSION);
-	seq_printf(m, "page_size %lu\n", PAGE_SIZE);
+	struct mag_pool *pool;
+	int node;
+
+	seq_printf(m, "abi_version %u\npage_size %lu\nbad_frees %ld\nshrunk_pages %ld\n",
+		   MAGALLOC_ABI_VERSION, PAGE_SIZE, atomic_long_read(&mag_bad_frees),
+		   atomic_long_read(&mag_shrunk_pages));
+	seq_puts(m, "node arenas free_pages large_pages arenas_released\n");
+	for_each_node(node) {
+		struct mag_heap *h = mag_heaps[node];
+
+		seq_printf(m, "%4d %6lu %10lu %11lu %15lu\n", node, h->nr_arenas,
+			   h->free_pages, h->large_pages, h->arenas_released);
+	}
+	seq_puts(m, "pool             size node spans      live free_in_spans depot_full depot_empty\n");
+	mutex_lock(&mag_pools_mutex);
+	list_for_each_entry(pool, &mag_pools, link) {
+		for_each_node(node) {
+			struct mag_central *c = pool->central[node];
+
+			if (!c->nr_spans && !c->nr_full && !c->nr_empty)
+				continue;
+			seq_printf(m, "%-16s %5u %4d %5lu %9lu %13lu %10u %11u\n",
+				   pool->name, pool->size, node, c->nr_spans,
+				   mag_central_live(c), c->nr_free_objs, c->nr_full,
+				   c->nr_empty);
+		}
+	}
+	mutex_unlock(&mag_pools_mutex);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(mag_stats);
@@ -90,22 +117,43 @@ static int __init magalloc_init(void)
 {
 	int ret;
 
+	ret = mag_heap_init();
+	if (ret)
+		return ret;
+	ret = mag_api_init();
+	if (ret)
+		goto out_heap;
+	ret = mag_lifecycle_init();
+	if (ret)
+		goto out_api;
 	mag_miscdev.mode = dev_mode & 0777;
 	ret = misc_register(&mag_miscdev);
 	if (ret) {
 		pr_err("cannot register /dev/magalloc: %d\n", ret);
-		return ret;
+		goto out_lifecycle;
 	}
 	mag_debugfs = debugfs_create_dir("magalloc", NULL);
 	debugfs_create_file("stats", 0444, mag_debugfs, NULL, &mag_stats_fops);
-	pr_info("loaded, /dev/magalloc minor %d\n", mag_miscdev.minor);
+	pr_info("loaded: %u size classes up to %u bytes, /dev/magalloc minor %d\n",
+		MAG_NR_CLASSES - 1, MAG_MAX_SMALL, mag_miscdev.minor);
 	return 0;
+
+out_lifecycle:
+	mag_lifecycle_exit();
+out_api:
+	mag_api_exit();
+out_heap:
+	mag_heap_exit();
+	return ret;
 }
 
 static void __exit magalloc_exit(void)
 {
 	debugfs_remove_recursive(mag_debugfs);
 	misc_deregister(&mag_miscdev);
+	mag_lifecycle_exit();
+	mag_api_exit();
+	mag_heap_exit();
 	pr_info("unloaded\n");
 }
 

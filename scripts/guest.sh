@@ -5,11 +5,12 @@
 # modules and test binaries, and keep the console log.
 #
 # Usage: scripts/guest.sh -k VMLINUZ -n NAME [-m "a.ko b.ko"] [-t "bin..."]
-#          [-d DIR] [-M mode] [-T timeout] [-a append] [-c cpus] [-i] [-I]
+#          [-d DIR] [-M mode] [-T timeout] [-a append] [-c cpus] [-N] [-i] [-I]
 #   -m  modules, loaded in this order      -t  test binaries (kselftests)
 #   -d  directory copied to /demo          -M  magtest= mode (check)
 #   -T  seconds before the guest is killed (300)
 #   -c  vCPUs (4; 2 NUMA nodes when even)  -a  extra kernel command line
+#   -N  one NUMA node whatever the vCPU count
 #   -i  interactive: console on this terminal, no timeout, no log
 #   -I  icount: one vCPU, -icount shift=0 (guest ns = instructions)
 # The log is build/logs/NAME.log; the exit status is QEMU's (124 or 137 on
@@ -18,8 +19,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kernel= name= mods= tests= demo= mode=check timeout=300 append= cpus=4
-interactive= icount=
-while getopts k:n:m:t:d:M:T:a:c:iI opt; do
+interactive= icount= onenode=
+while getopts k:n:m:t:d:M:T:a:c:NiI opt; do
 	case $opt in
 	k) kernel=$OPTARG ;;
 	n) name=$OPTARG ;;
@@ -30,6 +31,7 @@ while getopts k:n:m:t:d:M:T:a:c:iI opt; do
 	T) timeout=$OPTARG ;;
 	a) append=$OPTARG ;;
 	c) cpus=$OPTARG ;;
+	N) onenode=1 ;;
 	i) interactive=1 ;;
 	I) icount=1; cpus=1 ;;
 	*) exit 2 ;;
@@ -56,7 +58,7 @@ initrd=$build/initramfs/$name.cpio.gz
 
 qemu=(qemu-system-x86_64 -nographic -no-reboot -bios qboot.rom -cpu max
       -kernel "$kernel" -initrd "$initrd")
-if [ "$cpus" -ge 2 ] && [ $((cpus % 2)) = 0 ]; then
+if [ -z "$onenode" ] && [ "$cpus" -ge 2 ] && [ $((cpus % 2)) = 0 ]; then
 	# Two NUMA nodes, one socket each (a socket split across nodes makes
 	# 6.12 warn at boot).
 	half=$((cpus / 2))

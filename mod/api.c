@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * magalloc's exported API: sizes to pools, typed caches, bulk.
+ *
+ * A request of up to MAG_MAX_SMALL bytes maps in O(1) (two lookup arrays,
+ * as Go's size_to_class8/size_to_class128) to one of the generic pools,
+ * one per size class; larger requests go to the page heap.  A typed cache
+ * (mag_cache_create()) is a pool of its own with the smallest class that
+ * fits its size and alignment, so objects built by its constructor never
+ * mix with anyone else's.
+ *
+ * Hardening follows the kernel's switches exactly as SLUB does:
+ * want_init_on_alloc() (init_on_alloc=1 or __GFP_ZERO) zeroes the whole
+ * object on allocation, want_init_on_free() on free; pools with a
+ * constructor do neither.
+ */
+#include <linux/export.h>
+#include <linux/mm.h>
+#include <linux/sizes.h>
+#include <linux/module.h>
+#include <linux/nodemask.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "internal.h"
+
+struct mag_pool mag_generic[MAG_NR_CLASSES];
+
+/**
+ * struct mag_cache - a typed cache
+ * @pool: its objects
+ * @flags: as given to mag_cache_create(); none are defined yet
+ */
+struct mag_cache {
+	struct mag_pool pool;
+	unsigned int flags;
+};
+
+static void init_obj(struct mag_pool *pool, void *obj, gfp_t gfp)
+{
+	if (unlikely(want_init_on_alloc(gfp)) && pool->init && obj)
+		memset(obj, 0, pool->size);
+}
+
+static void fini_obj(struct mag_pool *pool, void *obj)
+{
+	if (unlikely(want_init_on_free()) && pool->init)
+		memset(obj, 0, pool->size);
+}
+
+/*
+ * Frees that are not a generic object of this node's fast path: large
+ * objects, typed-cache objects passed to mag_free(), debug mode, and
+ * pointers magalloc does not own (reported, never followed further).
+ */
+static void free_other(const void *ptr)
+{
+	struct mag_span *s;
+
+	if (!((unsigned long)ptr & (MAG_ARENA_SIZE - 1))) {
+		if (!mag_huge_free(ptr))
+			mag_report_bad_free(ptr, "not a magalloc object");
+		return;
+	}
+	s = mag_span_of(ptr);
+	if (!s) {
+		mag_report_bad_free(ptr, "not a magalloc object");
+	} else if (s->state == MAG_SPAN_LARGE) {
+		if (ptr == s->base)
+			mag_large_free(s);
+		else
+			mag_report_bad_free(ptr, "not the start of a large object");
+	} else if (static_branch_unlikely(&mag_debug_key)) {
+		mag_central_free_obj((void *)ptr);
+	} else {
+		fini_obj(s->pool, (void *)ptr);
+		mag_pool_free(s->pool, (void *)ptr);
+	}
+}
+
+/**
+ * mag_alloc() - allocate memory
+ * @size: bytes; 0 gives ZERO_SIZE_PTR
+ * @gfp: allocation flags; __GFP_ZERO zeroes, and flags without
+ *	__GFP_DIRECT_RECLAIM never sleep
+ *
+ * Return: a pointer aligned to 8 bytes (to its size for powers of two up
+ * to 32 KiB, to a page beyond), or NULL.  Never warns.
+ */
+void *mag_alloc(size_t size, gfp_t gfp)
+{
+	struct mag_pool *pool;
+	void *obj;
+
+	might_alloc(gfp);
+	if (unlikely(size > MAG_MAX_SMALL))
+		return mag_large_alloc(size, gfp, NUMA_NO_NODE);
+	if (unlikely(!size))
+		return ZERO_SIZE_PTR;
+	pool = &mag_generic[mag_size_class(size)];
+	obj = mag_pool_alloc(pool, gfp);
+	init_obj(pool, obj, gfp);
+	return obj;
+}
+EXPORT_SYMBOL_GPL(mag_alloc);
+
+/**
+ * mag_alloc_node() - allocate memory on a NUMA node
+ * @size: bytes
+ * @gfp: allocation flags, as for mag_alloc()
+ * @node: the node, or NUMA_NO_NODE for this CPU's
+ *
+ * Objects for another node than this CPU's come from that node's central
+ * list directly, without magazines.  A node without memory falls back to
+ * this CPU's node.
+ *
+ * Return: the object, or NULL (also for a node number out of range).
+ */
+void *mag_alloc_node(size_t size, gfp_t gfp, int node)
+{
+	struct mag_central *c;
+	void *obj;
+
+	if (node == NUMA_NO_NODE || node == numa_mem_id())
+		return mag_alloc(size, gfp);
+	if (node < 0 || node >= nr_node_ids)
+		return NULL;
+	if (!node_state(node, N_MEMORY))
+		return mag_alloc(size, gfp);
+	might_alloc(gfp);
+	if (size > MAG_MAX_SMALL)
+		return mag_large_alloc(size, gfp, node);
+	if (!size)
+		return ZERO_SIZE_PTR;
+	c = mag_generic[mag_size_class(size)].central[node];
+	while (!(obj = mag_central_alloc_one(c)))
+		if (mag_central_grow(c, gfp))
+			return NULL;
+	init_obj(c->pool, obj, gfp);
+	return obj;
+}
+EXPORT_SYMBOL_GPL(mag_alloc_node);
+
+/**
+ * mag_free() - free memory from mag_alloc() and friends
+ * @ptr: the object; NULL and ZERO_SIZE_PTR are ignored
+ *
+ * Any context but NMI.  A pointer that magalloc does not own, or a double
+ * free, is caught when the object would go back to its span (at once in
+ * debug mode), reported once and ignored.
+ */
+void mag_free(const void *ptr)
+{
+	struct mag_arena *a;
+	unsigned int cls;
+
+	if (unlikely(ZERO_OR_NULL_PTR(ptr)))
+		return;
+	if (static_branch_unlikely(&mag_debug_key))
+		return free_other(ptr);
+	a = mag_arena_of(ptr);
+	cls = READ_ONCE(a->cls[mag_page_index(ptr)]);
+	if (unlikely(cls - 1 >= MAG_NR_CLASSES - 1 || (const void *)a == ptr))
+		return free_other(ptr);
+	fini_obj(&mag_generic[cls], (void *)ptr);
+	mag_pool_free(&mag_generic[cls], (void *)ptr);
+}
+EXPORT_SYMBOL_GPL(mag_free);
+
+/**
+ * mag_ksize() - usable size of an object
+ * @ptr: the object
+ *
+ * Return: its class size, or whole pages for large objects; 0 for NULL or
+ * a pointer magalloc does not own.
+ */
+size_t mag_ksize(const void *ptr)
+{
+	struct mag_span *s;
+
+	if (ZERO_OR_NULL_PTR(ptr))
+		return 0;
+	if (!((unsigned long)ptr & (MAG_ARENA_SIZE - 1)))
+		return mag_huge_size(ptr);
+	s = mag_span_of(ptr);
+	if (!s)
+		return 0;
+	if (s->state == MAG_SPAN_LARGE)
+		return ptr == s->base ? s->npages << PAGE_SHIFT : 0;
+	return s->pool->size;
+}
+EXPORT_SYMBOL_GPL(mag_ksize);
+
+/**
+ * mag_alloc_bulk() - allocate many objects of one size
+ * @size: bytes per object
+ * @gfp: allocation flags, as for mag_alloc()
+ * @nr: how many
+ * @objs: where to store them
+ *
+ * Takes as many as it can per visit to this CPU's magazine.
+ *
+ * Return: @nr, or 0 if not all could be had (none are then allocated).
+ */
+int mag_alloc_bulk(size_t size, gfp_t gfp, size_t nr, void **objs)
+{
+	struct mag_pool *pool;
+	struct mag_magazine *m;
+	size_t i = 0, n;
+
+	if (size > MAG_MAX_SMALL || !size) {
+		for (; i < nr; i++)
+			if (!(objs[i] = mag_alloc(size, gfp)))
+				goto fail;
+		return nr;
+	}
+	might_alloc(gfp);
+	pool = &mag_generic[mag_size_class(size)];
+	while (i < nr) {
+		preempt_disable();
+		if (!this_cpu_read(mag_busy) && !static_branch_unlikely(&mag_debug_key)) {
+			this_cpu_write(mag_busy, 1);
+			barrier();
+			m = this_cpu_read(pool->cpu->loaded);
+			n = min_t(size_t, m->rounds, nr - i);
+			m->rounds -= n;
+			memcpy(&objs[i], &m->objs[m->rounds], n * sizeof(void *));
+			i += n;
+			barrier();
+			this_cpu_write(mag_busy, 0);
+		}
+		preempt_enable();
+		if (i < nr) {
+			objs[i] = mag_alloc_slow(pool, gfp);
+			if (!objs[i])
+				goto fail;
+			i++;
+		}
+	}
+	for (i = 0; i < nr; i++)
+		init_obj(pool, objs[i], gfp);
+	return nr;
+fail:
+	mag_free_bulk(i, objs);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(mag_alloc_bulk);
+
+/**
+ * mag_free_bulk() - free many objects
+ * @nr: how many
+ * @objs: the objects, of any sizes
+ */
+void mag_free_bulk(size_t nr, void **objs)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		mag_free(objs[i]);
+}
+EXPORT_SYMBOL_GPL(mag_free_bulk);
+
+static unsigned int magazine_size(unsigned int size)
+{
+	return clamp_t(unsigned int, SZ_32K / size, 2, 64);
+}
+
+static int pool_init(struct mag_pool *pool, const char *name, unsigned int cls,
+		     void (*ctor)(void *))
+{
+	int cpu;
+
+	pool->name = name;
+	pool->cls = cls;
+	pool->size = mag_class_size[cls];
+	pool->mag_size = magazine_size(pool->size);
+	pool->ctor = ctor;
+	pool->init = !ctor;
+	pool->cpu = alloc_percpu(struct mag_cpu);
+	if (!pool->cpu)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		struct mag_cpu *pc = per_cpu_ptr(pool->cpu, cpu);
+
+		pc->loaded = &mag_sentinel;
+		pc->prev = &mag_sentinel;
+	}
+	if (mag_central_init(pool)) {
+		free_percpu(pool->cpu);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Drain every CPU's magazines; nothing may be using the pool. */
+static unsigned long pool_drain(struct mag_pool *pool)
+{
+	unsigned long live = 0;
+	int cpu, node;
+
+	for_each_possible_cpu(cpu)
+		mag_cpu_drain(pool, cpu);
+	for_each_node(node)
+		live += mag_central_live(pool->central[node]);
+	return live;
+}
+
+static void pool_destroy(struct mag_pool *pool)
+{
+	mag_central_destroy(pool);
+	free_percpu(pool->cpu);
+	pool->cpu = NULL;
+}
+
+/**
+ * mag_cache_create() - create a typed cache
+ * @name: for reports; the string must outlive the cache
+ * @size: object size, 1 to MAG_MAX_SMALL bytes
+ * @align: alignment, a power of two (0 means 8); at most MAG_MAX_SMALL
+ * @flags: must be 0
+ * @ctor: constructor, or NULL; run once on each object when its span is
+ *	made, so objects must be freed back in their constructed state
+ *
+ * Context: process context, may sleep.
+ * Return: the cache, or NULL on bad arguments or no memory.
+ */
+struct mag_cache *mag_cache_create(const char *name, unsigned int size,
+				   unsigned int align, unsigned int flags,
+				   void (*ctor)(void *))
+{
+	struct mag_cache *cache;
+	unsigned int cls;
+
+	if (!name || !size || size > MAG_MAX_SMALL || flags ||
+	    (align & (align - 1)) || align > MAG_MAX_SMALL)
+		return NULL;
+	align = max(align, 8U);
+	for (cls = mag_size_class(size); cls < MAG_NR_CLASSES; cls++)
+		if (mag_class_size[cls] % align == 0)
+			break;
+	if (cls == MAG_NR_CLASSES)
+		return NULL;
+	cache = kzalloc(sizeof(*cache), GFP_KERNEL);
+	if (!cache)
+		return NULL;
+	cache->flags = flags;
+	if (pool_init(&cache->pool, name, cls, ctor)) {
+		kfree(cache);
+		return NULL;
+	}
+	mutex_lock(&mag_pools_mutex);
+	list_add_tail(&cache->pool.link, &mag_pools);
+	mutex_unlock(&mag_pools_mutex);
+	return cache;
+}
+EXPORT_SYMBOL_GPL(mag_cache_create);
+
+/**
+ * mag_cache_alloc() - allocate an object from a typed cache
+ * @cache: the cache
+ * @gfp: allocation flags, as for mag_alloc(); __GFP_ZERO is ignored for
+ *	caches with a constructor, as by SLUB
+ *
+ * Return: the object, or NULL.
+ */
+void *mag_cache_alloc(struct mag_cache *cache, gfp_t gfp)
+{
+	void *obj;
+
+	might_alloc(gfp);
+	obj = mag_pool_alloc(&cache->pool, gfp);
+	init_obj(&cache->pool, obj, gfp);
+	return obj;
+}
+EXPORT_SYMBOL_GPL(mag_cache_alloc);
+
+/**
+ * mag_cache_free() - free an object to its typed cache
+ * @cache: the cache
+ * @obj: the object, or NULL
+ *
+ * An object of another cache is caught when it would go back to a span,
+ * reported and ignored.
+ */
+void mag_cache_free(struct mag_cache *cache, void *obj)
+{
+	if (unlikely(!obj))
+		return;
+	if (static_branch_unlikely(&mag_debug_key))
+		return free_other(obj);
+	fini_obj(&cache->pool, obj);
+	mag_pool_free(&cache->pool, obj);
+}
+EXPORT_SYMBOL_GPL(mag_cache_free);
+
+/**
+ * mag_cache_destroy() - destroy a typed cache
+ * @cache: the cache, or NULL; nothing may use it any more
+ *
+ * If objects are still allocated, they are reported and the cache's
+ * memory is kept until the module unloads, as SLUB keeps such slabs.
+ *
+ * Context: process context, may sleep.
+ */
+void mag_cache_destroy(struct mag_cache *cache)
+{
+	unsigned long live;
+
+	if (!cache)
+		return;
+	mutex_lock(&mag_pools_mutex);
+	list_del(&cache->pool.link);
+	live = pool_drain(&cache->pool);
+	if (live) {
+		pr_err("magalloc: cache %s destroyed with %lu objects allocated; its memory is kept until unload\n",
+		       cache->pool.name, live);
+		list_add_tail(&cache->pool.link, &mag_zombies);
+		mutex_unlock(&mag_pools_mutex);
+		return;
+	}
+	mutex_unlock(&mag_pools_mutex);
+	pool_destroy(&cache->pool);
+	kfree(cache);
+}
+EXPORT_SYMBOL_GPL(mag_cache_destroy);
+
+/* Release a pool at unload, reporting what consumers still hold. */
+static void pool_unload(struct mag_pool *pool)
+{
+	unsigned long live = pool_drain(pool);
+
+	if (live)
+		pr_err("%s: %lu objects (%lu bytes) still allocated at unload\n",
+		       pool->name, live, live * pool->size);
+	pool_destroy(pool);
+}
+
+int mag_api_init(void)
+{
+	static char names[MAG_NR_CLASSES][16];
+	unsigned int cls;
+
+	for (cls = 1; cls < MAG_NR_CLASSES; cls++) {
+		snprintf(names[cls], sizeof(names[cls]), "mag-%u", mag_class_size[cls]);
+		if (pool_init(&mag_generic[cls], names[cls], cls, NULL)) {
+			mag_api_exit();
+			return -ENOMEM;
+		}
+		list_add_tail(&mag_generic[cls].link, &mag_pools);
+	}
+	return 0;
+}
+
+/* Module unload: no consumer is left, nothing else runs magalloc code. */
+void mag_api_exit(void)
+{
+	struct mag_pool *pool, *tmp;
+
+	mutex_lock(&mag_pools_mutex);
+	list_splice_init(&mag_zombies, &mag_pools);
+	list_for_each_entry_safe(pool, tmp, &mag_pools, link) {
+		list_del(&pool->link);
+		pool_unload(pool);
+		if (pool < mag_generic || pool >= mag_generic + MAG_NR_CLASSES)
+			kfree(container_of(pool, struct mag_cache, pool));
+	}
+	mutex_unlock(&mag_pools_mutex);
+}

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * magalloc central lists: Go's mcentral, with Bonwick's magazine depot.
+ *
+ * Every pool (a size class of the generic allocator, or a typed cache) has
+ * one struct mag_central per NUMA node.  Its spinlock protects:
+ *
+ *  - the spans of that pool on that node: @partial (some objects free) and
+ *    @full (none free), and each span's allocation bitmap;
+ *  - the depot: a stack of full magazines and a stack of empty ones.
+ *
+ * CPUs come here only when both of their magazines for the pool are empty
+ * (alloc) or full (free), and they trade whole magazines: a full one for
+ * an empty one or the reverse.  Only when the depot has no full magazine
+ * is a magazine filled from spans, and only when the depot already holds
+ * mag_depot_max full magazines are a magazine's objects put back into
+ * their spans.  Objects coming back to spans are checked there: a pointer
+ * that is not the start of an allocated object of this pool (a double
+ * free, a foreign or misaligned pointer) is reported once and dropped.
+ *
+ * A span whose objects are all free again goes back to the page heap,
+ * except the last partial one, kept to damp grow/shrink cycles.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bitmap.h>
+#include <linux/slab.h>
+
+#include "internal.h"
+
+unsigned int mag_depot_max = 16;
+module_param_named(depot_max, mag_depot_max, uint, 0644);
+MODULE_PARM_DESC(depot_max, "full magazines a node's depot keeps per pool (default 16)");
+
+static void *span_obj(struct mag_span *s, unsigned int i)
+{
+	return s->base + i * s->pool->size;
+}
+
+/* Take up to @nr objects from the partial spans.  c->lock held. */
+unsigned int mag_fill_locked(struct mag_central *c, void **objs, unsigned int nr)
+{
+	unsigned int n = 0;
+
+	while (n < nr && !list_empty(&c->partial)) {
+		struct mag_span *s = list_first_entry(&c->partial, struct mag_span, link);
+		unsigned int i = 0;
+
+		while (n < nr && s->nr_free) {
+			i = find_next_zero_bit(s->alloc, s->nr_objs, i);
+			__set_bit(i, s->alloc);
+			s->nr_free--;
+			objs[n++] = span_obj(s, i);
+		}
+		if (!s->nr_free)
+			list_move(&s->link, &c->full);
+	}
+	c->nr_free_objs -= n;
+	return n;
+}
+
+static void span_release(struct mag_central *c, struct mag_span *s)
+{
+	list_del(&s->link);
+	c->nr_spans--;
+	c->nr_free_objs -= s->nr_objs;
+	mag_heap_free(s);
+	kfree(s);
+}
+
+/*
+ * Is @obj the start of an allocated object of @c's pool on @c's node?
+ * Returns its span, or NULL after reporting it.
+ */
+static struct mag_span *check_obj(struct mag_central *c, void *obj, unsigned int *idx)
+{
+	struct mag_span *s = mag_span_of(obj);
+	unsigned long off;
+
+	if (!s || s->state != MAG_SPAN_SMALL || s->pool != c->pool ||
+	    mag_arena_of(obj)->node != c->node) {
+		mag_report_bad_free(obj, "not an object of this pool and node");
+		return NULL;
+	}
+	off = obj - s->base;
+	*idx = off / c->pool->size;
+	if (off % c->pool->size || *idx >= s->nr_objs) {
+		mag_report_bad_free(obj, "not the start of an object");
+		return NULL;
+	}
+	if (!test_bit(*idx, s->alloc)) {
+		mag_report_bad_free(obj, "double free");
+		return NULL;
+	}
+	return s;
+}
+
+/* Give @nr objects back to their spans.  c->lock held. */
+static void put_locked(struct mag_central *c, void **objs, unsigned int nr)
+{
+	unsigned int i, idx;
+
+	for (i = 0; i < nr; i++) {
+		struct mag_span *s = check_obj(c, objs[i], &idx);
+
+		if (!s) {
+			c->bad_frees++;
+			continue;
+		}
+		__clear_bit(idx, s->alloc);
+		c->nr_free_objs++;
+		if (s->nr_free++ == 0)
+			list_move(&s->link, &c->partial);
+		if (s->nr_free == s->nr_objs &&
+		    !list_is_singular(&c->partial))
+			span_release(c, s);
+	}
+}
+
+/**
+ * mag_central_alloc_one() - one object straight from the spans
+ * @c: the central
+ *
+ * The path of allocations that cannot use magazines: from an interrupt
+ * that landed in this CPU's fast path, for another node, or in debug mode.
+ *
+ * Return: an object, or NULL if no span has a free one (grow and retry).
+ */
+void *mag_central_alloc_one(struct mag_central *c)
+{
+	unsigned long flags;
+	void *obj = NULL;
+
+	spin_lock_irqsave(&c->lock, flags);
+	mag_fill_locked(c, &obj, 1);
+	spin_unlock_irqrestore(&c->lock, flags);
+	return obj;
+}
+
+/**
+ * mag_central_fill() - fill an array from the spans
+ * @c: the central
+ * @objs: where to put them
+ * @nr: how many at most
+ *
+ * Return: how many were taken.
+ */
+unsigned int mag_central_fill(struct mag_central *c, void **objs, unsigned int nr)
+{
+	unsigned long flags;
+	unsigned int n;
+
+	spin_lock_irqsave(&c->lock, flags);
+	n = mag_fill_locked(c, objs, nr);
+	spin_unlock_irqrestore(&c->lock, flags);
+	return n;
+}
+
+/**
+ * mag_central_put() - give objects back to their spans
+ * @c: the central they belong to
+ * @objs: the objects
+ * @nr: how many
+ */
+void mag_central_put(struct mag_central *c, void **objs, unsigned int nr)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&c->lock, flags);
+	put_locked(c, objs, nr);
+	spin_unlock_irqrestore(&c->lock, flags);
+}
+
+/**
+ * mag_central_free_obj() - free one object straight into its span
+ * @obj: any pointer handed to a free function
+ *
+ * Finds the owning pool and node from the arena, so it serves remote-node
+ * frees, frees from an interrupted fast path, typed-cache objects freed
+ * with mag_free(), and debug mode.  Anything that is not a live object is
+ * reported and dropped.
+ */
+void mag_central_free_obj(void *obj)
+{
+	struct mag_span *s = mag_span_of(obj);
+
+	if (!s || s->state != MAG_SPAN_SMALL) {
+		mag_report_bad_free(obj, "not a magalloc object");
+		return;
+	}
+	mag_central_put(s->pool->central[mag_arena_of(obj)->node], &obj, 1);
+}
+
+/**
+ * mag_central_grow() - add a new span of the pool's class
+ * @c: the central
+ * @gfp: allocation flags; may sleep if they allow
+ *
+ * Runs the pool's constructor on every object of the span.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int mag_central_grow(struct mag_central *c, gfp_t gfp)
+{
+	struct mag_pool *pool = c->pool;
+	unsigned int nobj = mag_class_objects[pool->cls], i;
+	struct mag_span *s;
+	unsigned long flags;
+
+	s = kzalloc_node(struct_size(s, alloc, BITS_TO_LONGS(nobj)),
+			 mag_meta_gfp(gfp), c->node);
+	if (!s)
+		return -ENOMEM;
+	s->pool = pool;
+	s->state = MAG_SPAN_SMALL;
+	s->nr_objs = nobj;
+	s->nr_free = nobj;
+	if (!mag_heap_alloc(c->heap, 1U << mag_class_order[pool->cls], gfp, s,
+			    pool->ctor ? 0 : pool->cls)) {
+		kfree(s);
+		return -ENOMEM;
+	}
+	if (pool->ctor)
+		for (i = 0; i < nobj; i++)
+			pool->ctor(span_obj(s, i));
+
+	spin_lock_irqsave(&c->lock, flags);
+	list_add(&s->link, &c->partial);
+	c->nr_spans++;
+	c->nr_free_objs += nobj;
+	spin_unlock_irqrestore(&c->lock, flags);
+	return 0;
+}
+
+/**
+ * mag_depot_get() - take a magazine from the depot.  c->lock held.
+ * @c: the central
+ * @full: a full magazine, else an empty one
+ *
+ * Return: the magazine, or NULL if that stack is empty.
+ */
+struct mag_magazine *mag_depot_get(struct mag_central *c, bool full)
+{
+	struct mag_magazine **top = full ? &c->full_mags : &c->empty_mags;
+	struct mag_magazine *m = *top;
+
+	if (!m)
+		return NULL;
+	*top = m->next;
+	if (full) {
+		c->nr_full--;
+		c->min_full = min(c->min_full, c->nr_full);
+	} else {
+		c->nr_empty--;
+	}
+	return m;
+}
+
+/**
+ * mag_depot_put() - leave a magazine in the depot.  c->lock held.
+ * @c: the central
+ * @m: a full, partial or empty magazine, or the sentinel (ignored)
+ *
+ * A partial magazine, or a full one when the depot is at mag_depot_max,
+ * is emptied into its spans first.  Empty magazines beyond mag_depot_max
+ * are freed.
+ */
+void mag_depot_put(struct mag_central *c, struct mag_magazine *m)
+{
+	if (m == &mag_sentinel)
+		return;
+	if (m->rounds && (m->rounds < m->size || c->nr_full >= mag_depot_max)) {
+		put_locked(c, m->objs, m->rounds);
+		m->rounds = 0;
+	}
+	if (m->rounds) {
+		m->next = c->full_mags;
+		c->full_mags = m;
+		c->nr_full++;
+	} else if (c->nr_empty < mag_depot_max) {
+		m->next = c->empty_mags;
+		c->empty_mags = m;
+		c->nr_empty++;
+	} else {
+		kfree(m);
+	}
+}
+
+/**
+ * mag_central_trim() - return depot memory
+ * @c: the central
+ * @all: everything, else only the full magazines no CPU needed since the
+ *	last trim (the depot's working set stays)
+ *
+ * Full magazines are emptied into their spans, empty magazines are freed,
+ * and with @all the kept empty span goes back to the heap too.
+ *
+ * Return: objects returned to spans.
+ */
+unsigned long mag_central_trim(struct mag_central *c, bool all)
+{
+	struct mag_magazine *m, *empties;
+	struct mag_span *s, *tmp;
+	unsigned long flags, objs = 0;
+	unsigned int n;
+
+	spin_lock_irqsave(&c->lock, flags);
+	for (n = all ? c->nr_full : c->min_full; n; n--) {
+		m = mag_depot_get(c, true);
+		put_locked(c, m->objs, m->rounds);
+		objs += m->rounds;
+		m->next = c->empty_mags;
+		c->empty_mags = m;
+		c->nr_empty++;
+	}
+	c->min_full = c->nr_full;
+	empties = c->empty_mags;
+	c->empty_mags = NULL;
+	c->nr_empty = 0;
+	if (all)
+		list_for_each_entry_safe(s, tmp, &c->partial, link)
+			if (s->nr_free == s->nr_objs)
+				span_release(c, s);
+	spin_unlock_irqrestore(&c->lock, flags);
+
+	while (empties) {
+		m = empties;
+		empties = m->next;
+		kfree(m);
+	}
+	return objs;
+}
+
+/**
+ * mag_central_live() - objects of this central handed out of its spans
+ * @c: the central
+ *
+ * Return: allocated objects, including those in magazines.
+ */
+unsigned long mag_central_live(struct mag_central *c)
+{
+	unsigned long flags, live;
+
+	spin_lock_irqsave(&c->lock, flags);
+	live = c->nr_spans * mag_class_objects[c->pool->cls] - c->nr_free_objs;
+	spin_unlock_irqrestore(&c->lock, flags);
+	return live;
+}
+
+/**
+ * mag_central_init() - give a pool its central on every node
+ * @pool: the pool; ->cls must be set
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int mag_central_init(struct mag_pool *pool)
+{
+	int node;
+
+	pool->central = kcalloc(nr_node_ids, sizeof(*pool->central), GFP_KERNEL);
+	if (!pool->central)
+		return -ENOMEM;
+	for_each_node(node) {
+		struct mag_central *c = kzalloc_node(sizeof(*c), GFP_KERNEL, node);
+
+		if (!c) {
+			mag_central_destroy(pool);
+			return -ENOMEM;
+		}
+		spin_lock_init(&c->lock);
+		INIT_LIST_HEAD(&c->partial);
+		INIT_LIST_HEAD(&c->full);
+		c->pool = pool;
+		c->node = node;
+		c->heap = mag_heaps[node];
+		pool->central[node] = c;
+	}
+	return 0;
+}
+
+/**
+ * mag_central_destroy() - free a pool's centrals and all their spans
+ * @pool: the pool, whose CPUs' magazines are already drained
+ *
+ * Objects still allocated are freed with their spans: callers check
+ * mag_central_live() first and report.
+ */
+void mag_central_destroy(struct mag_pool *pool)
+{
+	struct mag_span *s, *tmp;
+	int node;
+
+	if (!pool->central)
+		return;
+	for_each_node(node) {
+		struct mag_central *c = pool->central[node];
+
+		if (!c)
+			continue;
+		mag_central_trim(c, true);
+		list_splice_init(&c->full, &c->partial);
+		list_for_each_entry_safe(s, tmp, &c->partial, link)
+			span_release(c, s);
+		kfree(c);
+	}
+	kfree(pool->central);
+	pool->central = NULL;
+}

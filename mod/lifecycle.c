@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * magalloc lifecycle: what moves memory between the levels when no
+ * allocation asks for it.
+ *
+ *  - CPU hotplug: when a CPU is dead, its magazines of every pool go to
+ *    its node's depot (a CPUHP_BP_PREPARE_DYN teardown, run on a live CPU).
+ *  - Periodic trim (every trim_interval_ms): on each CPU, the magazines of
+ *    pools that CPU has not taken a slow path for since the last trim go
+ *    to the depot; each depot gives back the full magazines no CPU took
+ *    during the period (its working set stays); empty spans go back to
+ *    the heap; fully free arenas beyond one per node go back to the kernel.
+ *  - Memory pressure: a shrinker empties every depot, frees every empty
+ *    span and every free arena, counts the pages returned, and asks each
+ *    CPU to drain its magazines.
+ *  - Debug mode (module parameter debug): every allocation and free takes
+ *    the checked central path, so a double free or foreign pointer is
+ *    caught at the call.
+ *
+ * mag_pools_mutex protects the list of pools against these walkers and
+ * typed cache creation and destruction.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
+#include <linux/module.h>
+#include <linux/shrinker.h>
+#include <linux/version.h>
+#include <linux/workqueue.h>
+
+#include "internal.h"
+
+LIST_HEAD(mag_pools);
+LIST_HEAD(mag_zombies);
+DEFINE_MUTEX(mag_pools_mutex);
+
+atomic_long_t mag_bad_frees;
+atomic_long_t mag_shrunk_pages;
+
+static bool mag_debug;
+static bool mag_live;
+
+static int debug_set(const char *val, const struct kernel_param *kp)
+{
+	int ret = param_set_bool(val, kp);
+
+	if (!ret && READ_ONCE(mag_live))
+		mag_set_debug(mag_debug);
+	return ret;
+}
+
+static const struct kernel_param_ops debug_ops = {
+	.set = debug_set,
+	.get = param_get_bool,
+};
+module_param_cb(debug, &debug_ops, &mag_debug, 0644);
+MODULE_PARM_DESC(debug, "check every free at once (slow path only)");
+
+static unsigned int trim_interval_ms = 2000;
+module_param(trim_interval_ms, uint, 0644);
+MODULE_PARM_DESC(trim_interval_ms, "period of idle-cache trimming, 0 = never (default 2000)");
+
+/**
+ * mag_set_debug() - switch debug mode
+ * @on: every allocation and free takes the checked slow path
+ */
+void mag_set_debug(bool on)
+{
+	if (on)
+		static_branch_enable(&mag_debug_key);
+	else
+		static_branch_disable(&mag_debug_key);
+}
+
+/**
+ * mag_report_bad_free() - report a free that cannot be honoured
+ * @obj: the pointer
+ * @why: what is wrong with it
+ *
+ * The object is dropped: magalloc never writes through such a pointer.
+ */
+void mag_report_bad_free(const void *obj, const char *why)
+{
+	atomic_long_inc(&mag_bad_frees);
+	pr_err_ratelimited("bad free of %px: %s; ignored\n", obj, why);
+}
+
+static int mag_cpu_dead(unsigned int cpu)
+{
+	struct mag_pool *pool;
+
+	mutex_lock(&mag_pools_mutex);
+	list_for_each_entry(pool, &mag_pools, link)
+		mag_cpu_drain(pool, cpu);
+	mutex_unlock(&mag_pools_mutex);
+	return 0;
+}
+
+/* On one CPU: drain the pools it left alone (@all: every pool). */
+static void drain_this_cpu(bool all)
+{
+	struct mag_pool *pool;
+
+	mutex_lock(&mag_pools_mutex);
+	list_for_each_entry(pool, &mag_pools, link) {
+		struct mag_cpu *pc;
+
+		preempt_disable();
+		/* A task-context walker never finds the mark set, but be sure. */
+		if (!this_cpu_read(mag_busy)) {
+			this_cpu_write(mag_busy, 1);
+			barrier();
+			pc = this_cpu_ptr(pool->cpu);
+			if (all || pc->slow == pc->trimmed_at)
+				mag_cpu_drain(pool, smp_processor_id());
+			pc->trimmed_at = pc->slow;
+			barrier();
+			this_cpu_write(mag_busy, 0);
+		}
+		preempt_enable();
+	}
+	mutex_unlock(&mag_pools_mutex);
+}
+
+/*
+ * schedule_on_each_cpu() is not exported: the same, with one work item per
+ * CPU, serialized by a mutex so the items are never reused while pending.
+ */
+static DEFINE_PER_CPU(struct work_struct, cpu_work);
+static DEFINE_MUTEX(cpu_work_mutex);
+
+static void run_on_each_cpu(work_func_t fn)
+{
+	int cpu;
+
+	mutex_lock(&cpu_work_mutex);
+	cpus_read_lock();
+	for_each_online_cpu(cpu) {
+		INIT_WORK(per_cpu_ptr(&cpu_work, cpu), fn);
+		queue_work_on(cpu, system_wq, per_cpu_ptr(&cpu_work, cpu));
+	}
+	for_each_online_cpu(cpu)
+		flush_work(per_cpu_ptr(&cpu_work, cpu));
+	cpus_read_unlock();
+	mutex_unlock(&cpu_work_mutex);
+}
+
+static void trim_cpu_fn(struct work_struct *w)
+{
+	drain_this_cpu(false);
+}
+
+static void drain_cpu_fn(struct work_struct *w)
+{
+	drain_this_cpu(true);
+}
+
+/* Depots, spans and arenas; returns pages given back to the kernel. */
+static unsigned long trim_central(bool all)
+{
+	unsigned long pages = 0;
+	struct mag_pool *pool;
+	int node;
+
+	list_for_each_entry(pool, &mag_pools, link)
+		for_each_node(node)
+			mag_central_trim(pool->central[node], all);
+	for_each_node(node)
+		pages += mag_heap_release(mag_heaps[node], all ? 0 : 1);
+	return pages;
+}
+
+/**
+ * mag_drain_all() - drain every CPU's magazines, depots, spans and arenas
+ *
+ * Context: process context, may sleep; takes mag_pools_mutex.
+ * Return: pages given back to the kernel.
+ */
+unsigned long mag_drain_all(void)
+{
+	unsigned long pages;
+
+	run_on_each_cpu(drain_cpu_fn);
+	mutex_lock(&mag_pools_mutex);
+	pages = trim_central(true);
+	mutex_unlock(&mag_pools_mutex);
+	atomic_long_add(pages, &mag_shrunk_pages);
+	return pages;
+}
+
+static void trim_fn(struct work_struct *w);
+static DECLARE_DELAYED_WORK(trim_work, trim_fn);
+static void drain_fn(struct work_struct *w);
+static DECLARE_WORK(drain_work, drain_fn);
+
+static void trim_fn(struct work_struct *w)
+{
+	unsigned int ms = READ_ONCE(trim_interval_ms);
+
+	if (ms) {
+		run_on_each_cpu(trim_cpu_fn);
+		mutex_lock(&mag_pools_mutex);
+		trim_central(false);
+		mutex_unlock(&mag_pools_mutex);
+	}
+	queue_delayed_work(system_unbound_wq, &trim_work,
+			   msecs_to_jiffies(ms ?: 1000));
+}
+
+static void drain_fn(struct work_struct *w)
+{
+	run_on_each_cpu(drain_cpu_fn);
+}
+
+static unsigned long mag_count(struct shrinker *s, struct shrink_control *sc)
+{
+	unsigned long pages = 0;
+	int node;
+
+	for_each_node(node)
+		pages += READ_ONCE(mag_heaps[node]->free_pages);
+	return pages ?: SHRINK_EMPTY;
+}
+
+static unsigned long mag_scan(struct shrinker *s, struct shrink_control *sc)
+{
+	unsigned long pages;
+
+	/* Reclaim may come from an allocation made under the mutex. */
+	if (!mutex_trylock(&mag_pools_mutex))
+		return SHRINK_STOP;
+	pages = trim_central(true);
+	mutex_unlock(&mag_pools_mutex);
+	atomic_long_add(pages, &mag_shrunk_pages);
+	/* Magazines belong to their CPUs: ask them, do not wait. */
+	queue_work(system_unbound_wq, &drain_work);
+	return pages ?: SHRINK_STOP;
+}
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+static struct shrinker *mag_shrinker;
+
+static int shrinker_init(void)
+{
+	mag_shrinker = shrinker_alloc(0, "magalloc");
+	if (!mag_shrinker)
+		return -ENOMEM;
+	mag_shrinker->count_objects = mag_count;
+	mag_shrinker->scan_objects = mag_scan;
+	shrinker_register(mag_shrinker);
+	return 0;
+}
+
+static void shrinker_exit(void)
+{
+	shrinker_free(mag_shrinker);
+}
+
+/**
+ * mag_shrinker_run() - invoke the shrinker as reclaim would
+ * @sc: the shrink control
+ *
+ * Return: what scan_objects returned.
+ */
+unsigned long mag_shrinker_run(struct shrink_control *sc)
+{
+	return mag_shrinker->scan_objects(mag_shrinker, sc);
+}
+#else
+static struct shrinker mag_shrinker = {
+	.count_objects = mag_count,
+	.scan_objects = mag_scan,
+	.seeks = DEFAULT_SEEKS,
+};
+
+static int shrinker_init(void)
+{
+	return register_shrinker(&mag_shrinker, "magalloc");
+}
+
+static void shrinker_exit(void)
+{
+	unregister_shrinker(&mag_shrinker);
+}
+
+unsigned long mag_shrinker_run(struct shrink_control *sc)
+{
+	return mag_shrinker.scan_objects(&mag_shrinker, sc);
+}
+#endif
+
+static int cpuhp_state;
+
+int mag_lifecycle_init(void)
+{
+	int ret;
+
+	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "magalloc:dead",
+					NULL, mag_cpu_dead);
+	if (ret < 0)
+		return ret;
+	cpuhp_state = ret;
+	ret = shrinker_init();
+	if (ret) {
+		cpuhp_remove_state_nocalls(cpuhp_state);
+		return ret;
+	}
+	WRITE_ONCE(mag_live, true);
+	mag_set_debug(mag_debug);
+	queue_delayed_work(system_unbound_wq, &trim_work,
+			   msecs_to_jiffies(trim_interval_ms ?: 1000));
+	return 0;
+}
+
+void mag_lifecycle_exit(void)
+{
+	WRITE_ONCE(mag_live, false);
+	cancel_delayed_work_sync(&trim_work);
+	shrinker_exit();
+	cancel_work_sync(&drain_work);
+	cpuhp_remove_state_nocalls(cpuhp_state);
+	mag_set_debug(false);
+}

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * magalloc per-CPU magazines: Go's mcache, built as Bonwick's magazine layer.
+ *
+ * Each CPU holds, for each pool, two magazines (struct mag_cpu): @loaded,
+ * which the fast paths in internal.h pop from and push to, and @prev,
+ * which is always full or empty.  A fast path is a pointer pop or push on
+ * this CPU's own lines, with preemption off and this CPU's busy mark set.
+ *
+ * Slow paths (here) run when @loaded is empty on alloc or full on free:
+ *
+ *   alloc: if @prev is full, swap the two and pop.  Else, under the node
+ *          central's lock, trade the empty @prev for a full magazine from
+ *          the depot; failing that, fill @loaded from the spans; failing
+ *          that, leave the busy region, grow the central by one span
+ *          (this may sleep if gfp allows) and retry.
+ *   free:  if @prev is empty, swap and push.  Else trade the full @prev
+ *          for an empty magazine from the depot (or a new one); if no
+ *          magazine can be had, free the object straight into its span.
+ *
+ * The busy mark is what makes this safe from interrupts without disabling
+ * them: an interrupt (hardirq or softirq) that lands inside a marked region
+ * sees the mark and goes to the locked central path, which never touches
+ * per-CPU magazines.  Memory is never allocated inside a marked region;
+ * magazines are allocated outside it and handed in.
+ *
+ * Objects in a CPU's magazines always belong to that CPU's node: a free of
+ * a remote-node object goes straight to its own node's central.
+ */
+#include <linux/slab.h>
+
+#include "internal.h"
+
+DEFINE_PER_CPU(u8, mag_busy);
+DEFINE_STATIC_KEY_FALSE(mag_debug_key);
+
+struct mag_magazine mag_sentinel;
+
+struct mag_magazine *mag_magazine_alloc(struct mag_pool *pool, gfp_t gfp, int node)
+{
+	struct mag_magazine *m;
+
+	m = kmalloc_node(struct_size(m, objs, pool->mag_size), mag_meta_gfp(gfp), node);
+	if (m) {
+		m->rounds = 0;
+		m->size = pool->mag_size;
+		m->next = NULL;
+	}
+	return m;
+}
+
+static void *pop(struct mag_magazine *m)
+{
+	return m->objs[--m->rounds];
+}
+
+/*
+ * Busy region held.  Returns an object, or NULL when the node has none
+ * left in spans or depot.  *spare, if set, is an empty magazine to use
+ * when this CPU has none yet.
+ */
+static void *refill(struct mag_cpu *pc, struct mag_central *c,
+		    struct mag_magazine **spare)
+{
+	struct mag_magazine *m = pc->prev;
+	unsigned long flags;
+	void *obj = NULL;
+
+	pc->slow++;
+	if (m->rounds) {
+		pc->prev = pc->loaded;
+		pc->loaded = m;
+		return pop(m);
+	}
+	spin_lock_irqsave(&c->lock, flags);
+	m = mag_depot_get(c, true);
+	if (m) {
+		mag_depot_put(c, pc->prev);
+		pc->prev = pc->loaded;
+		pc->loaded = m;
+		obj = pop(m);
+	} else {
+		m = pc->loaded;
+		if (m == &mag_sentinel) {
+			m = *spare ?: mag_depot_get(c, false);
+			if (m == *spare)
+				*spare = NULL;
+			if (m)
+				pc->loaded = m;
+		}
+		if (m) {
+			m->rounds = mag_fill_locked(c, m->objs, m->size);
+			if (m->rounds)
+				obj = pop(m);
+		} else {
+			mag_fill_locked(c, &obj, 1);
+		}
+	}
+	spin_unlock_irqrestore(&c->lock, flags);
+	return obj;
+}
+
+void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp)
+{
+	struct mag_magazine *spare = NULL;
+	struct mag_central *c;
+	void *obj;
+
+	for (;;) {
+		if (raw_cpu_read(pool->cpu->loaded) == &mag_sentinel && !spare)
+			spare = mag_magazine_alloc(pool, gfp, numa_mem_id());
+
+		preempt_disable();
+		c = pool->central[numa_mem_id()];
+		if (this_cpu_read(mag_busy) || static_branch_unlikely(&mag_debug_key)) {
+			preempt_enable();
+			obj = mag_central_alloc_one(c);
+		} else {
+			this_cpu_write(mag_busy, 1);
+			barrier();
+			obj = refill(this_cpu_ptr(pool->cpu), c, &spare);
+			barrier();
+			this_cpu_write(mag_busy, 0);
+			preempt_enable();
+		}
+		if (obj)
+			break;
+		if (mag_central_grow(c, gfp))
+			break;
+	}
+	kfree(spare);
+	return obj;
+}
+
+/* Busy region held; @obj is of this node.  False: no empty magazine. */
+static bool flush(struct mag_cpu *pc, struct mag_central *c, void *obj,
+		  struct mag_magazine **spare)
+{
+	struct mag_magazine *m = pc->prev;
+	unsigned long flags;
+
+	pc->slow++;
+	if (m != &mag_sentinel && !m->rounds) {
+		pc->prev = pc->loaded;
+		pc->loaded = m;
+		m->objs[m->rounds++] = obj;
+		return true;
+	}
+	spin_lock_irqsave(&c->lock, flags);
+	m = *spare ?: mag_depot_get(c, false);
+	if (m) {
+		if (m == *spare)
+			*spare = NULL;
+		mag_depot_put(c, pc->prev);
+		pc->prev = pc->loaded;
+		pc->loaded = m;
+		m->objs[m->rounds++] = obj;
+	}
+	spin_unlock_irqrestore(&c->lock, flags);
+	return m;
+}
+
+void mag_free_slow(struct mag_pool *pool, void *obj)
+{
+	struct mag_magazine *spare = NULL;
+	int node = mag_arena_of(obj)->node;
+	bool done;
+
+	for (;;) {
+		preempt_disable();
+		if (this_cpu_read(mag_busy) || node != numa_mem_id() ||
+		    static_branch_unlikely(&mag_debug_key)) {
+			preempt_enable();
+			mag_central_free_obj(obj);
+			break;
+		}
+		this_cpu_write(mag_busy, 1);
+		barrier();
+		done = flush(this_cpu_ptr(pool->cpu), pool->central[node], obj, &spare);
+		barrier();
+		this_cpu_write(mag_busy, 0);
+		preempt_enable();
+		if (done)
+			break;
+		/* Frees must not sleep or fail: no magazine, no caching. */
+		spare = mag_magazine_alloc(pool, GFP_NOWAIT, node);
+		if (!spare) {
+			mag_central_free_obj(obj);
+			break;
+		}
+	}
+	kfree(spare);
+}
+
+/**
+ * mag_cpu_drain() - empty one CPU's magazines of a pool into the depot
+ * @pool: the pool
+ * @cpu: a CPU that is dead, or this CPU inside a busy region, or any CPU
+ *	when nothing else can run magalloc code (unload)
+ */
+void mag_cpu_drain(struct mag_pool *pool, int cpu)
+{
+	struct mag_cpu *pc = per_cpu_ptr(pool->cpu, cpu);
+	struct mag_central *c = pool->central[cpu_to_mem(cpu)];
+	unsigned long flags;
+
+	spin_lock_irqsave(&c->lock, flags);
+	mag_depot_put(c, pc->loaded);
+	mag_depot_put(c, pc->prev);
+	pc->loaded = &mag_sentinel;
+	pc->prev = &mag_sentinel;
+	spin_unlock_irqrestore(&c->lock, flags);
+}

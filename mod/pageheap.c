@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * magalloc page heap: Go's mheap, as a buddy allocator over arenas.
+ *
+ * Each NUMA node has one struct mag_heap.  It takes arenas, naturally
+ * aligned blocks of 2^MAG_ARENA_ORDER pages (2 MiB), from the kernel's page
+ * allocator on that node, keeps the first MAG_HDR_PAGES pages of each for
+ * the arena header and hands out the rest as buddy blocks: a request for
+ * 2^k pages splits the smallest free block that fits, and a freed block
+ * merges with its buddy as long as the buddy is free and of the same order.
+ * Free blocks are linked through their own first bytes, so the heap needs
+ * no memory besides the arena headers.
+ *
+ * Spans (runs of pages for small objects, or one large object) record
+ * themselves in the arena header, one pointer per page: mag_span_of() of
+ * any interior pointer is a mask, a shift and a load.  Large objects take
+ * exactly the pages they need: the tail of their buddy block is freed
+ * again at once.  Objects larger than MAG_LARGE_MAX (half an arena) go to
+ * the kernel's page allocator and are tracked in an xarray by pfn; their
+ * addresses are arena-aligned, which no arena object ever is.
+ *
+ * An arena whose pages are all free again goes back to the kernel when
+ * mag_heap_release() runs (trim, shrinker, unload).
+ *
+ * Locking: heap->lock (irq-safe) protects the free lists, the arena list
+ * and the heap-side fields of the arena headers.  It nests inside a
+ * central's lock.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/gfp.h>
+#include <linux/kmemleak.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
+#include "internal.h"
+
+#ifdef MAX_PAGE_ORDER
+#define MAG_PAGE_ALLOC_MAX_ORDER	MAX_PAGE_ORDER
+#else
+#define MAG_PAGE_ALLOC_MAX_ORDER	(MAX_ORDER - 1)
+#endif
+
+struct mag_heap **mag_heaps;
+
+/* Huge objects: pfn -> number of pages, as an xarray value. */
+static DEFINE_XARRAY_FLAGS(mag_huge, XA_FLAGS_LOCK_IRQ);
+
+unsigned int mag_order_of(unsigned int npages)
+{
+	return order_base_2(npages);
+}
+
+static void *block_addr(struct mag_arena *a, unsigned int idx)
+{
+	return (void *)a + ((unsigned long)idx << PAGE_SHIFT);
+}
+
+static void block_insert(struct mag_heap *h, struct mag_arena *a,
+			 unsigned int idx, unsigned int order)
+{
+	a->free_order[idx] = order;
+	list_add(block_addr(a, idx), &h->free[order]);
+	a->nr_free += 1U << order;
+	h->free_pages += 1UL << order;
+}
+
+static void block_remove(struct mag_heap *h, struct mag_arena *a,
+			 unsigned int idx, unsigned int order)
+{
+	a->free_order[idx] = MAG_NOT_FREE;
+	list_del(block_addr(a, idx));
+	a->nr_free -= 1U << order;
+	h->free_pages -= 1UL << order;
+}
+
+/* Free one aligned block and merge it with its free buddies. */
+static void buddy_free(struct mag_heap *h, struct mag_arena *a,
+		       unsigned int idx, unsigned int order)
+{
+	while (order < MAG_BLOCK_MAX_ORDER) {
+		unsigned int buddy = idx ^ (1U << order);
+
+		/* The header pages are never free, so they stop merging. */
+		if (a->free_order[buddy] != order)
+			break;
+		block_remove(h, a, buddy, order);
+		idx &= ~(1U << order);
+		order++;
+	}
+	block_insert(h, a, idx, order);
+}
+
+/* Free pages [start, end) of an arena as maximal aligned blocks. */
+static void free_range(struct mag_heap *h, struct mag_arena *a,
+		       unsigned int start, unsigned int end)
+{
+	while (start < end) {
+		unsigned int order = min_t(unsigned int, __ffs(start), ilog2(end - start));
+
+		order = min_t(unsigned int, order, MAG_BLOCK_MAX_ORDER);
+		buddy_free(h, a, start, order);
+		start += 1U << order;
+	}
+}
+
+/* Take a free block of @order, splitting a larger one if needed. */
+static struct mag_arena *block_alloc(struct mag_heap *h, unsigned int order,
+				     unsigned int *idxp)
+{
+	struct mag_arena *a;
+	unsigned int o, idx;
+	void *blk;
+
+	for (o = order; o <= MAG_BLOCK_MAX_ORDER; o++)
+		if (!list_empty(&h->free[o]))
+			break;
+	if (o > MAG_BLOCK_MAX_ORDER)
+		return NULL;
+	blk = h->free[o].next;
+	a = mag_arena_of(blk);
+	idx = mag_page_index(blk);
+	block_remove(h, a, idx, o);
+	while (o > order) {
+		o--;
+		block_insert(h, a, idx + (1U << o), o);
+	}
+	*idxp = idx;
+	return a;
+}
+
+
+/* Add a new arena to @h.  May sleep if @gfp allows. */
+static int heap_grow(struct mag_heap *h, gfp_t gfp)
+{
+	struct mag_arena *a;
+	struct page *page;
+	unsigned long flags;
+
+	BUILD_BUG_ON(sizeof(struct mag_arena) > MAG_HDR_PAGES * PAGE_SIZE);
+	page = alloc_pages_node(h->node, mag_meta_gfp(gfp) | __GFP_NORETRY | __GFP_THISNODE,
+				MAG_ARENA_ORDER);
+	if (!page)
+		return -ENOMEM;
+	a = page_address(page);
+	memset(a, 0, sizeof(*a));
+	memset(a->free_order, MAG_NOT_FREE, sizeof(a->free_order));
+	a->node = h->node;
+	a->heap = h;
+	a->magic = MAG_ARENA_MAGIC;
+	/* Objects in arenas may hold the only pointer to other memory. */
+	kmemleak_alloc(a, MAG_ARENA_SIZE, 0, gfp);
+
+	spin_lock_irqsave(&h->lock, flags);
+	list_add(&a->link, &h->arenas);
+	h->nr_arenas++;
+	free_range(h, a, MAG_HDR_PAGES, MAG_ARENA_PAGES);
+	spin_unlock_irqrestore(&h->lock, flags);
+	return 0;
+}
+
+static void set_span(struct mag_span *span, struct mag_span *val, unsigned int cls)
+{
+	struct mag_arena *a = mag_arena_of(span->base);
+	unsigned int i, idx = mag_page_index(span->base);
+
+	for (i = 0; i < span->npages; i++) {
+		a->span[idx + i] = val;
+		WRITE_ONCE(a->cls[idx + i], cls);
+	}
+}
+
+/**
+ * mag_heap_alloc() - take @npages pages from a node's heap for a span
+ * @h: the node's heap
+ * @npages: pages wanted, at most 2^MAG_BLOCK_MAX_ORDER
+ * @gfp: allocation flags for a new arena, if one is needed
+ * @span: descriptor to fill in (base, npages, order) and register
+ * @cls: size class to publish for mag_free()'s fast path (generic spans),
+ *	else 0
+ *
+ * Small spans ask for a power of two; large objects for their exact page
+ * count, and the rest of the buddy block is freed at once.
+ *
+ * Return: the first byte, or NULL.
+ */
+void *mag_heap_alloc(struct mag_heap *h, unsigned int npages, gfp_t gfp,
+		     struct mag_span *span, unsigned int cls)
+{
+	unsigned int order = mag_order_of(npages), idx;
+	struct mag_arena *a;
+	unsigned long flags;
+
+	if (order > MAG_BLOCK_MAX_ORDER)
+		return NULL;
+	for (;;) {
+		spin_lock_irqsave(&h->lock, flags);
+		a = block_alloc(h, order, &idx);
+		if (a) {
+			if (npages < (1U << order))
+				free_range(h, a, idx + npages, idx + (1U << order));
+			span->base = block_addr(a, idx);
+			span->npages = npages;
+			span->order = order;
+			set_span(span, span, cls);
+			spin_unlock_irqrestore(&h->lock, flags);
+			return span->base;
+		}
+		spin_unlock_irqrestore(&h->lock, flags);
+		if (heap_grow(h, gfp))
+			return NULL;
+	}
+}
+
+/**
+ * mag_heap_free() - give a span's pages back to its heap
+ * @span: the span; its descriptor stays the caller's to free
+ */
+void mag_heap_free(struct mag_span *span)
+{
+	struct mag_arena *a = mag_arena_of(span->base);
+	struct mag_heap *h = a->heap;
+	unsigned int idx = mag_page_index(span->base);
+	unsigned long flags;
+
+	spin_lock_irqsave(&h->lock, flags);
+	set_span(span, NULL, 0);
+	free_range(h, a, idx, idx + span->npages);
+	spin_unlock_irqrestore(&h->lock, flags);
+}
+
+/**
+ * mag_span_of() - the span that owns an arena address
+ * @p: a pointer into an arena
+ *
+ * Return: the span, or NULL if @p is in no live arena or no span owns it.
+ * Checked against the arena magic only; callers that cannot trust @p use
+ * it under mag_debug or on the slow path.
+ */
+struct mag_span *mag_span_of(const void *p)
+{
+	struct mag_arena *a = mag_arena_of(p);
+
+	if (!virt_addr_valid(a) || READ_ONCE(a->magic) != MAG_ARENA_MAGIC ||
+	    mag_page_index(p) < MAG_HDR_PAGES)
+		return NULL;
+	return READ_ONCE(a->span[mag_page_index(p)]);
+}
+
+/**
+ * mag_heap_release() - give fully free arenas back to the kernel
+ * @h: the node's heap
+ * @keep: free arenas to keep for future spans
+ *
+ * Return: pages released.
+ */
+unsigned long mag_heap_release(struct mag_heap *h, unsigned int keep)
+{
+	struct mag_arena *a, *tmp;
+	unsigned long flags, released = 0;
+	LIST_HEAD(victims);
+
+	spin_lock_irqsave(&h->lock, flags);
+	list_for_each_entry_safe(a, tmp, &h->arenas, link) {
+		unsigned int idx, order;
+
+		if (a->nr_free != MAG_ARENA_PAGES - MAG_HDR_PAGES)
+			continue;
+		if (keep) {
+			keep--;
+			continue;
+		}
+		/* A fully free arena is fully merged: one block per order. */
+		for (idx = MAG_HDR_PAGES; idx < MAG_ARENA_PAGES; idx += 1U << order) {
+			order = a->free_order[idx];
+			block_remove(h, a, idx, order);
+		}
+		list_move(&a->link, &victims);
+		h->nr_arenas--;
+		h->arenas_released++;
+	}
+	spin_unlock_irqrestore(&h->lock, flags);
+
+	list_for_each_entry_safe(a, tmp, &victims, link) {
+		a->magic = 0;
+		kmemleak_free(a);
+		free_pages((unsigned long)a, MAG_ARENA_ORDER);
+		released += MAG_ARENA_PAGES;
+	}
+	return released;
+}
+
+/**
+ * mag_large_alloc() - an object of more than MAG_MAX_SMALL bytes
+ * @size: bytes
+ * @gfp: allocation flags (__GFP_ZERO and init_on_alloc honoured)
+ * @node: NUMA node, or NUMA_NO_NODE for this CPU's
+ *
+ * Up to MAG_LARGE_MAX, exactly the pages needed from the node's heap;
+ * beyond, from the kernel's page allocator.
+ *
+ * Return: the object, or NULL.
+ */
+void *mag_large_alloc(size_t size, gfp_t gfp, int node)
+{
+	struct mag_heap *h;
+	struct mag_span *s;
+	unsigned long flags;
+	void *p;
+
+	if (node == NUMA_NO_NODE)
+		node = numa_mem_id();
+	if (size > MAG_LARGE_MAX)
+		return mag_huge_alloc(size, gfp, node);
+	h = mag_heaps[node];
+	s = kzalloc_node(sizeof(*s), mag_meta_gfp(gfp), node);
+	if (!s)
+		return NULL;
+	s->state = MAG_SPAN_LARGE;
+	p = mag_heap_alloc(h, DIV_ROUND_UP(size, PAGE_SIZE), gfp, s, 0);
+	if (!p) {
+		kfree(s);
+		return NULL;
+	}
+	spin_lock_irqsave(&h->lock, flags);
+	list_add(&s->link, &h->large);
+	h->large_pages += s->npages;
+	spin_unlock_irqrestore(&h->lock, flags);
+	if (want_init_on_alloc(gfp))
+		memset(p, 0, s->npages << PAGE_SHIFT);
+	return p;
+}
+
+/**
+ * mag_large_free() - free a large object from a heap
+ * @s: its span, whose base the caller has checked
+ */
+void mag_large_free(struct mag_span *s)
+{
+	struct mag_arena *a = mag_arena_of(s->base);
+	struct mag_heap *h = a->heap;
+	unsigned int idx = mag_page_index(s->base);
+	unsigned long flags;
+
+	if (want_init_on_free())
+		memset(s->base, 0, s->npages << PAGE_SHIFT);
+	spin_lock_irqsave(&h->lock, flags);
+	list_del(&s->link);
+	h->large_pages -= s->npages;
+	set_span(s, NULL, 0);
+	free_range(h, a, idx, idx + s->npages);
+	spin_unlock_irqrestore(&h->lock, flags);
+	kfree(s);
+}
+
+/**
+ * mag_huge_alloc() - an object too large for an arena, from the kernel
+ * @size: bytes, more than MAG_LARGE_MAX
+ * @gfp: allocation flags
+ * @node: NUMA node, or NUMA_NO_NODE
+ *
+ * Takes exactly the pages needed: the block is split and its tail freed.
+ *
+ * Return: the object (arena-aligned, as its order is at least
+ * MAG_ARENA_ORDER), or NULL.
+ */
+void *mag_huge_alloc(size_t size, gfp_t gfp, int node)
+{
+	unsigned long npages = PAGE_ALIGN(size) >> PAGE_SHIFT, i;
+	unsigned int order = get_order(size);
+	unsigned long flags;
+	struct page *page;
+	void *p, *old;
+
+	if (order > MAG_PAGE_ALLOC_MAX_ORDER)
+		return NULL;
+	page = alloc_pages_node(node, (gfp & ~__GFP_COMP) | __GFP_NOWARN, order);
+	if (!page)
+		return NULL;
+	split_page(page, order);
+	for (i = npages; i < (1UL << order); i++)
+		__free_page(page + i);
+	p = page_address(page);
+	xa_lock_irqsave(&mag_huge, flags);
+	old = __xa_store(&mag_huge, page_to_pfn(page), xa_mk_value(npages),
+			 gfpflags_allow_blocking(gfp) ? GFP_KERNEL : GFP_ATOMIC);
+	xa_unlock_irqrestore(&mag_huge, flags);
+	if (xa_err(old)) {
+		free_pages_exact(p, npages << PAGE_SHIFT);
+		return NULL;
+	}
+	return p;
+}
+
+/**
+ * mag_huge_size() - size of a huge object
+ * @p: the pointer
+ *
+ * Return: its size in bytes (whole pages), or 0 if @p is not one.
+ */
+size_t mag_huge_size(const void *p)
+{
+	void *v;
+
+	if (!virt_addr_valid(p))
+		return 0;
+	v = xa_load(&mag_huge, PHYS_PFN(__pa(p)));
+	return v ? xa_to_value(v) << PAGE_SHIFT : 0;
+}
+
+/**
+ * mag_huge_free() - free a huge object
+ * @p: the pointer
+ *
+ * Return: false if @p is not a huge object (nothing is done).
+ */
+bool mag_huge_free(const void *p)
+{
+	unsigned long flags;
+	void *v;
+
+	if (!virt_addr_valid(p))
+		return false;
+	xa_lock_irqsave(&mag_huge, flags);
+	v = __xa_erase(&mag_huge, PHYS_PFN(__pa(p)));
+	xa_unlock_irqrestore(&mag_huge, flags);
+	if (!v)
+		return false;
+	free_pages_exact((void *)p, xa_to_value(v) << PAGE_SHIFT);
+	return true;
+}
+
+int mag_heap_init(void)
+{
+	int node, i;
+
+	mag_heaps = kcalloc(nr_node_ids, sizeof(*mag_heaps), GFP_KERNEL);
+	if (!mag_heaps)
+		return -ENOMEM;
+	for_each_node(node) {
+		struct mag_heap *h = kzalloc_node(sizeof(*h), GFP_KERNEL, node);
+
+		if (!h) {
+			mag_heap_exit();
+			return -ENOMEM;
+		}
+		spin_lock_init(&h->lock);
+		h->node = node;
+		for (i = 0; i <= MAG_BLOCK_MAX_ORDER; i++)
+			INIT_LIST_HEAD(&h->free[i]);
+		INIT_LIST_HEAD(&h->arenas);
+		INIT_LIST_HEAD(&h->large);
+		mag_heaps[node] = h;
+	}
+	return 0;
+}
+
+/* Every span must be gone: only free arenas and huge objects are left. */
+void mag_heap_exit(void)
+{
+	unsigned long idx, leaked = 0;
+	void *v;
+	int node;
+
+	xa_for_each(&mag_huge, idx, v) {
+		free_pages_exact(page_address(pfn_to_page(idx)), xa_to_value(v) << PAGE_SHIFT);
+		leaked++;
+	}
+	xa_destroy(&mag_huge);
+	if (leaked)
+		pr_err("%lu huge objects still held at unload; freed\n", leaked);
+	if (!mag_heaps)
+		return;
+	for_each_node(node) {
+		struct mag_heap *h = mag_heaps[node];
+
+		if (!h)
+			continue;
+		if (!list_empty(&h->large)) {
+			struct mag_span *sp, *tmp;
+
+			pr_err("node %d: %lu pages of large objects still held at unload; freed\n",
+			       node, h->large_pages);
+			list_for_each_entry_safe(sp, tmp, &h->large, link)
+				mag_large_free(sp);
+		}
+		mag_heap_release(h, 0);
+		if (h->nr_arenas)
+			pr_err("node %d: %lu arenas still in use at unload\n",
+			       node, h->nr_arenas);
+		kfree(h);
+	}
+	kfree(mag_heaps);
+	mag_heaps = NULL;
+}
