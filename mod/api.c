@@ -160,6 +160,8 @@ void mag_free(const void *ptr)
 		return free_other(ptr);
 	a = mag_arena_of(ptr);
 	cls = READ_ONCE(a->cls[mag_page_index(ptr)]);
+	mag_trace(&a->cls[mag_page_index(ptr)], false);
+	mag_trace(&mag_generic[cls], false);
 	if (unlikely(cls - 1 >= MAG_NR_CLASSES - 1 || (const void *)a == ptr))
 		return free_other(ptr);
 	fini_obj(&mag_generic[cls], (void *)ptr);
@@ -260,9 +262,17 @@ void mag_free_bulk(size_t nr, void **objs)
 }
 EXPORT_SYMBOL_GPL(mag_free_bulk);
 
+/*
+ * Magazine capacity: about 32 KiB of objects, 2 to 62 of them, rounded up
+ * to fill the power-of-two, whole-cache-line allocation the magazine gets
+ * (6, 14, 30 or 62 objects with 64-byte lines).
+ */
 static unsigned int magazine_size(unsigned int size)
 {
-	return clamp_t(unsigned int, SZ_32K / size, 2, 64);
+	size_t bytes = mag_line_size(struct_size_t(struct mag_magazine, objs,
+						   clamp_t(unsigned int, SZ_32K / size, 2, 62)));
+
+	return (bytes - sizeof(struct mag_magazine)) / sizeof(void *);
 }
 
 static int pool_init(struct mag_pool *pool, const char *name, unsigned int cls,

@@ -46,8 +46,10 @@ unsigned int mag_fill_locked(struct mag_central *c, void **objs, unsigned int nr
 		struct mag_span *s = list_first_entry(&c->partial, struct mag_span, link);
 		unsigned int i = 0;
 
+		mag_trace(s, true);
 		while (n < nr && s->nr_free) {
 			i = find_next_zero_bit(s->alloc, s->nr_objs, i);
+			mag_trace(&s->alloc[BIT_WORD(i)], true);
 			__set_bit(i, s->alloc);
 			s->nr_free--;
 			objs[n++] = span_obj(s, i);
@@ -107,6 +109,8 @@ static void put_locked(struct mag_central *c, void **objs, unsigned int nr)
 			c->bad_frees++;
 			continue;
 		}
+		mag_trace(s, true);
+		mag_trace(&s->alloc[BIT_WORD(idx)], true);
 		__clear_bit(idx, s->alloc);
 		c->nr_free_objs++;
 		if (s->nr_free++ == 0)
@@ -244,8 +248,10 @@ struct mag_magazine *mag_depot_get(struct mag_central *c, bool full)
 	struct mag_magazine **top = full ? &c->full_mags : &c->empty_mags;
 	struct mag_magazine *m = *top;
 
+	mag_trace(c, true);
 	if (!m)
 		return NULL;
+	mag_trace(m, false);
 	*top = m->next;
 	if (full) {
 		c->nr_full--;
@@ -269,6 +275,8 @@ void mag_depot_put(struct mag_central *c, struct mag_magazine *m)
 {
 	if (m == &mag_sentinel)
 		return;
+	mag_trace(c, true);
+	mag_trace(m, true);
 	if (m->rounds && (m->rounds < m->size || c->nr_full >= mag_depot_max)) {
 		put_locked(c, m->objs, m->rounds);
 		m->rounds = 0;
@@ -361,7 +369,8 @@ int mag_central_init(struct mag_pool *pool)
 	if (!pool->central)
 		return -ENOMEM;
 	for_each_node(node) {
-		struct mag_central *c = kzalloc_node(sizeof(*c), GFP_KERNEL, node);
+		struct mag_central *c = kzalloc_node(mag_line_size(sizeof(*c)),
+						     GFP_KERNEL, node);
 
 		if (!c) {
 			mag_central_destroy(pool);

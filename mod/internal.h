@@ -21,6 +21,7 @@
 
 #include <linux/cache.h>
 #include <linux/list.h>
+#include <linux/log2.h>
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
@@ -258,6 +259,34 @@ static inline gfp_t mag_meta_gfp(gfp_t gfp)
 		       __GFP_NOMEMALLOC)) | __GFP_NOWARN;
 }
 
+/*
+ * Size of an allocation of @size bytes that must own whole cache lines:
+ * kmalloc() aligns power-of-two sizes naturally, so the object starts a
+ * line and no other object shares its lines.
+ */
+static inline size_t mag_line_size(size_t size)
+{
+	return roundup_pow_of_two(max_t(size_t, size, SMP_CACHE_BYTES));
+}
+
+/*
+ * Test builds (kernels with KUnit) can record the (CPU, cache line,
+ * read/write) trace of the fast and exchange paths for the MESI model in
+ * mesi_kunit.c; elsewhere mag_trace() is nothing.  Off, it is a static
+ * branch: a no-op jump.
+ */
+#if IS_ENABLED(CONFIG_KUNIT)
+DECLARE_STATIC_KEY_FALSE(mag_trace_key);
+void mag_trace_access(const volatile void *addr, bool write);
+#define mag_trace(addr, write)						\
+	do {								\
+		if (static_branch_unlikely(&mag_trace_key))		\
+			mag_trace_access(addr, write);			\
+	} while (0)
+#else
+#define mag_trace(addr, write) do { } while (0)
+#endif
+
 /* api.c */
 extern struct mag_pool mag_generic[MAG_NR_CLASSES];
 int mag_api_init(void);
@@ -293,14 +322,22 @@ static __always_inline void *mag_pool_alloc(struct mag_pool *pool, gfp_t gfp)
 	void *obj;
 
 	preempt_disable();
+	mag_trace(this_cpu_ptr(&mag_busy), false);
 	if (likely(!this_cpu_read(mag_busy))) {
 		this_cpu_write(mag_busy, 1);
 		barrier();
 		m = this_cpu_read(pool->cpu->loaded);
+		mag_trace(this_cpu_ptr(&mag_busy), true);
+		mag_trace(&pool->cpu, false);
+		mag_trace(this_cpu_ptr(pool->cpu), false);
+		mag_trace(&m->rounds, false);
 		if (likely(m->rounds)) {
 			obj = m->objs[--m->rounds];
+			mag_trace(&m->rounds, true);
+			mag_trace(&m->objs[m->rounds], false);
 			barrier();
 			this_cpu_write(mag_busy, 0);
+			mag_trace(this_cpu_ptr(&mag_busy), true);
 			preempt_enable();
 			return obj;
 		}
@@ -317,15 +354,24 @@ static __always_inline void mag_pool_free(struct mag_pool *pool, void *obj)
 	struct mag_magazine *m;
 
 	preempt_disable();
+	mag_trace(this_cpu_ptr(&mag_busy), false);
 	if (likely(!this_cpu_read(mag_busy))) {
 		this_cpu_write(mag_busy, 1);
 		barrier();
 		m = this_cpu_read(pool->cpu->loaded);
+		mag_trace(this_cpu_ptr(&mag_busy), true);
+		mag_trace(&pool->cpu, false);
+		mag_trace(this_cpu_ptr(pool->cpu), false);
+		mag_trace(&m->rounds, false);
+		mag_trace(&mag_arena_of(obj)->node, false);
 		if (likely(m->rounds < m->size &&
 			   mag_arena_of(obj)->node == numa_mem_id())) {
 			m->objs[m->rounds++] = obj;
+			mag_trace(&m->rounds, true);
+			mag_trace(&m->objs[m->rounds - 1], true);
 			barrier();
 			this_cpu_write(mag_busy, 0);
+			mag_trace(this_cpu_ptr(&mag_busy), true);
 			preempt_enable();
 			return;
 		}

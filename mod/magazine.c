@@ -28,6 +28,7 @@
  * a remote-node object goes straight to its own node's central.
  */
 #include <linux/slab.h>
+#include <linux/static_key.h>
 
 #include "internal.h"
 
@@ -40,7 +41,8 @@ struct mag_magazine *mag_magazine_alloc(struct mag_pool *pool, gfp_t gfp, int no
 {
 	struct mag_magazine *m;
 
-	m = kmalloc_node(struct_size(m, objs, pool->mag_size), mag_meta_gfp(gfp), node);
+	m = kmalloc_node(mag_line_size(struct_size(m, objs, pool->mag_size)),
+			 mag_meta_gfp(gfp), node);
 	if (m) {
 		m->rounds = 0;
 		m->size = pool->mag_size;
@@ -51,7 +53,16 @@ struct mag_magazine *mag_magazine_alloc(struct mag_pool *pool, gfp_t gfp, int no
 
 static void *pop(struct mag_magazine *m)
 {
+	mag_trace(m, true);
+	mag_trace(&m->objs[m->rounds - 1], false);
 	return m->objs[--m->rounds];
+}
+
+static void push(struct mag_magazine *m, void *obj)
+{
+	mag_trace(m, true);
+	mag_trace(&m->objs[m->rounds], true);
+	m->objs[m->rounds++] = obj;
 }
 
 /*
@@ -66,6 +77,7 @@ static void *refill(struct mag_cpu *pc, struct mag_central *c,
 	unsigned long flags;
 	void *obj = NULL;
 
+	mag_trace(pc, true);
 	pc->slow++;
 	if (m->rounds) {
 		pc->prev = pc->loaded;
@@ -73,6 +85,7 @@ static void *refill(struct mag_cpu *pc, struct mag_central *c,
 		return pop(m);
 	}
 	spin_lock_irqsave(&c->lock, flags);
+	mag_trace(&c->lock, true);
 	m = mag_depot_get(c, true);
 	if (m) {
 		mag_depot_put(c, pc->prev);
@@ -139,14 +152,16 @@ static bool flush(struct mag_cpu *pc, struct mag_central *c, void *obj,
 	struct mag_magazine *m = pc->prev;
 	unsigned long flags;
 
+	mag_trace(pc, true);
 	pc->slow++;
 	if (m != &mag_sentinel && !m->rounds) {
 		pc->prev = pc->loaded;
 		pc->loaded = m;
-		m->objs[m->rounds++] = obj;
+		push(m, obj);
 		return true;
 	}
 	spin_lock_irqsave(&c->lock, flags);
+	mag_trace(&c->lock, true);
 	m = *spare ?: mag_depot_get(c, false);
 	if (m) {
 		if (m == *spare)
@@ -154,7 +169,7 @@ static bool flush(struct mag_cpu *pc, struct mag_central *c, void *obj,
 		mag_depot_put(c, pc->prev);
 		pc->prev = pc->loaded;
 		pc->loaded = m;
-		m->objs[m->rounds++] = obj;
+		push(m, obj);
 	}
 	spin_unlock_irqrestore(&c->lock, flags);
 	return m;

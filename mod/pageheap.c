@@ -440,7 +440,8 @@ int mag_heap_init(void)
 	if (!mag_heaps)
 		return -ENOMEM;
 	for_each_node(node) {
-		struct mag_heap *h = kzalloc_node(sizeof(*h), GFP_KERNEL, node);
+		struct mag_heap *h = kzalloc_node(mag_line_size(sizeof(*h)), GFP_KERNEL,
+						  node);
 
 		if (!h) {
 			mag_heap_exit();
