@@ -452,6 +452,7 @@ int mag_api_init(void)
 
 	for (cls = 1; cls < MAG_NR_CLASSES; cls++) {
 		snprintf(names[cls], sizeof(names[cls]), "mag-%u", mag_class_size[cls]);
+		mag_generic[cls].generic = true;
 		if (pool_init(&mag_generic[cls], names[cls], cls, NULL)) {
 			mag_api_exit();
 			return -ENOMEM;
@@ -471,7 +472,7 @@ void mag_api_exit(void)
 	list_for_each_entry_safe(pool, tmp, &mag_pools, link) {
 		list_del(&pool->link);
 		pool_unload(pool);
-		if (pool < mag_generic || pool >= mag_generic + MAG_NR_CLASSES)
+		if (!pool->generic)
 			kfree(container_of(pool, struct mag_cache, pool));
 	}
 	mutex_unlock(&mag_pools_mutex);

@@ -220,7 +220,7 @@ int mag_central_grow(struct mag_central *c, gfp_t gfp)
 	s->nr_objs = nobj;
 	s->nr_free = nobj;
 	if (!mag_heap_alloc(c->heap, 1U << mag_class_order[pool->cls], gfp, s,
-			    pool->ctor ? 0 : pool->cls)) {
+			    pool->generic ? pool->cls : 0)) {
 		kfree(s);
 		return -ENOMEM;
 	}

@@ -231,6 +231,8 @@ struct mag_central {
  * @cls: size class, which fixes the span geometry
  * @mag_size: magazine capacity
  * @init: honour init_on_alloc, init_on_free and __GFP_ZERO (no ctor)
+ * @generic: one of mag_generic[]: its spans publish their class in the
+ *	arena header, so mag_free() finds the pool without a lookup
  * @ctor: constructor run on every object of a new span
  * @central: per node, [nr_node_ids]
  * @name: for reports
@@ -242,6 +244,7 @@ struct mag_pool {
 	unsigned int cls;
 	unsigned int mag_size;
 	bool init;
+	bool generic;
 	void (*ctor)(void *obj);
 	struct mag_central **central;
 	const char *name;
@@ -401,6 +404,8 @@ unsigned long mag_central_live(struct mag_central *c);
 extern struct mag_heap **mag_heaps;
 int mag_heap_init(void);
 void mag_heap_exit(void);
+struct mag_heap *mag_heap_create(int node);
+void mag_heap_destroy(struct mag_heap *h);
 void *mag_heap_alloc(struct mag_heap *h, unsigned int npages, gfp_t gfp,
 		     struct mag_span *span, unsigned int cls);
 void mag_heap_free(struct mag_span *span);
@@ -423,6 +428,8 @@ int mag_lifecycle_init(void);
 void mag_lifecycle_exit(void);
 void mag_set_debug(bool on);
 unsigned long mag_drain_all(void);
+void mag_trim_pause(bool pause);
+void mag_drain_wait(void);
 struct shrink_control;
 unsigned long mag_shrinker_run(struct shrink_control *sc);
 void mag_report_bad_free(const void *obj, const char *why);

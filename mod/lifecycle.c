@@ -213,6 +213,30 @@ static void drain_fn(struct work_struct *w)
 	run_on_each_cpu(drain_cpu_fn);
 }
 
+/**
+ * mag_trim_pause() - stop or restart the periodic trim
+ * @pause: stop it (waiting for a pass in progress), else restart it
+ *
+ * For tests that count what sits in magazines and depots.
+ */
+void mag_trim_pause(bool pause)
+{
+	if (pause) {
+		cancel_delayed_work_sync(&trim_work);
+	} else {
+		queue_delayed_work(system_unbound_wq, &trim_work,
+				   msecs_to_jiffies(trim_interval_ms ?: 1000));
+	}
+}
+
+/**
+ * mag_drain_wait() - wait for the drain the shrinker asked the CPUs for
+ */
+void mag_drain_wait(void)
+{
+	flush_work(&drain_work);
+}
+
 static unsigned long mag_count(struct shrinker *s, struct shrink_control *sc)
 {
 	unsigned long pages = 0;

@@ -45,6 +45,23 @@
 
 struct mag_heap **mag_heaps;
 
+/*
+ * Live arenas by physical address >> (PAGE_SHIFT + MAG_ARENA_ORDER): the
+ * registry that lets slow paths check a pointer without reading memory
+ * magalloc may not own.
+ */
+static DEFINE_XARRAY_FLAGS(mag_arenas, XA_FLAGS_LOCK_IRQ);
+
+static unsigned long arena_key(const void *p)
+{
+	return __pa(p) >> (PAGE_SHIFT + MAG_ARENA_ORDER);
+}
+
+static gfp_t xa_gfp(gfp_t gfp)
+{
+	return gfpflags_allow_blocking(gfp) ? GFP_KERNEL : GFP_ATOMIC;
+}
+
 /* Huge objects: pfn -> number of pages, as an xarray value. */
 static DEFINE_XARRAY_FLAGS(mag_huge, XA_FLAGS_LOCK_IRQ);
 
@@ -138,6 +155,7 @@ static int heap_grow(struct mag_heap *h, gfp_t gfp)
 	struct mag_arena *a;
 	struct page *page;
 	unsigned long flags;
+	void *old;
 
 	BUILD_BUG_ON(sizeof(struct mag_arena) > MAG_HDR_PAGES * PAGE_SIZE);
 	page = alloc_pages_node(h->node, mag_meta_gfp(gfp) | __GFP_NORETRY | __GFP_THISNODE,
@@ -150,6 +168,13 @@ static int heap_grow(struct mag_heap *h, gfp_t gfp)
 	a->node = h->node;
 	a->heap = h;
 	a->magic = MAG_ARENA_MAGIC;
+	xa_lock_irqsave(&mag_arenas, flags);
+	old = __xa_store(&mag_arenas, arena_key(a), a, xa_gfp(gfp));
+	xa_unlock_irqrestore(&mag_arenas, flags);
+	if (xa_err(old)) {
+		free_pages((unsigned long)a, MAG_ARENA_ORDER);
+		return -ENOMEM;
+	}
 	/* Objects in arenas may hold the only pointer to other memory. */
 	kmemleak_alloc(a, MAG_ARENA_SIZE, 0, gfp);
 
@@ -235,16 +260,19 @@ void mag_heap_free(struct mag_span *span)
  * mag_span_of() - the span that owns an arena address
  * @p: a pointer into an arena
  *
+ * Safe for any pointer: the arena is looked up in the registry before
+ * anything is read from it.
+ *
  * Return: the span, or NULL if @p is in no live arena or no span owns it.
- * Checked against the arena magic only; callers that cannot trust @p use
- * it under mag_debug or on the slow path.
  */
 struct mag_span *mag_span_of(const void *p)
 {
-	struct mag_arena *a = mag_arena_of(p);
+	struct mag_arena *a;
 
-	if (!virt_addr_valid(a) || READ_ONCE(a->magic) != MAG_ARENA_MAGIC ||
-	    mag_page_index(p) < MAG_HDR_PAGES)
+	if (!virt_addr_valid(p))
+		return NULL;
+	a = xa_load(&mag_arenas, arena_key(p));
+	if (!a || mag_page_index(p) < MAG_HDR_PAGES)
 		return NULL;
 	return READ_ONCE(a->span[mag_page_index(p)]);
 }
@@ -284,6 +312,7 @@ unsigned long mag_heap_release(struct mag_heap *h, unsigned int keep)
 	spin_unlock_irqrestore(&h->lock, flags);
 
 	list_for_each_entry_safe(a, tmp, &victims, link) {
+		xa_erase_irq(&mag_arenas, arena_key(a));
 		a->magic = 0;
 		kmemleak_free(a);
 		free_pages((unsigned long)a, MAG_ARENA_ORDER);
@@ -385,7 +414,7 @@ void *mag_huge_alloc(size_t size, gfp_t gfp, int node)
 	p = page_address(page);
 	xa_lock_irqsave(&mag_huge, flags);
 	old = __xa_store(&mag_huge, page_to_pfn(page), xa_mk_value(npages),
-			 gfpflags_allow_blocking(gfp) ? GFP_KERNEL : GFP_ATOMIC);
+			 xa_gfp(gfp));
 	xa_unlock_irqrestore(&mag_huge, flags);
 	if (xa_err(old)) {
 		free_pages_exact(p, npages << PAGE_SHIFT);
@@ -432,33 +461,69 @@ bool mag_huge_free(const void *p)
 	return true;
 }
 
+/**
+ * mag_heap_create() - a new, empty heap for a node
+ * @node: the node its arenas come from
+ *
+ * Return: the heap, or NULL.
+ */
+struct mag_heap *mag_heap_create(int node)
+{
+	struct mag_heap *h = kzalloc_node(mag_line_size(sizeof(*h)), GFP_KERNEL, node);
+	int i;
+
+	if (!h)
+		return NULL;
+	spin_lock_init(&h->lock);
+	h->node = node;
+	for (i = 0; i <= MAG_BLOCK_MAX_ORDER; i++)
+		INIT_LIST_HEAD(&h->free[i]);
+	INIT_LIST_HEAD(&h->arenas);
+	INIT_LIST_HEAD(&h->large);
+	return h;
+}
+
+/**
+ * mag_heap_destroy() - free a heap, its large objects and its free arenas
+ * @h: the heap; all its small-object spans must be gone
+ *
+ * Reports large objects still allocated (they are freed) and arenas still
+ * in use (they are leaked rather than freed under a user).
+ */
+void mag_heap_destroy(struct mag_heap *h)
+{
+	struct mag_span *s, *tmp;
+
+	if (!list_empty(&h->large)) {
+		pr_err("node %d: %lu pages of large objects still held at unload; freed\n",
+		       h->node, h->large_pages);
+		list_for_each_entry_safe(s, tmp, &h->large, link)
+			mag_large_free(s);
+	}
+	mag_heap_release(h, 0);
+	if (h->nr_arenas)
+		pr_err("node %d: %lu arenas still in use; leaked\n", h->node, h->nr_arenas);
+	kfree(h);
+}
+
 int mag_heap_init(void)
 {
-	int node, i;
+	int node;
 
 	mag_heaps = kcalloc(nr_node_ids, sizeof(*mag_heaps), GFP_KERNEL);
 	if (!mag_heaps)
 		return -ENOMEM;
 	for_each_node(node) {
-		struct mag_heap *h = kzalloc_node(mag_line_size(sizeof(*h)), GFP_KERNEL,
-						  node);
-
-		if (!h) {
+		mag_heaps[node] = mag_heap_create(node);
+		if (!mag_heaps[node]) {
 			mag_heap_exit();
 			return -ENOMEM;
 		}
-		spin_lock_init(&h->lock);
-		h->node = node;
-		for (i = 0; i <= MAG_BLOCK_MAX_ORDER; i++)
-			INIT_LIST_HEAD(&h->free[i]);
-		INIT_LIST_HEAD(&h->arenas);
-		INIT_LIST_HEAD(&h->large);
-		mag_heaps[node] = h;
 	}
 	return 0;
 }
 
-/* Every span must be gone: only free arenas and huge objects are left. */
+/* Unload: every pool is gone; free huge objects and the heaps. */
 void mag_heap_exit(void)
 {
 	unsigned long idx, leaked = 0;
@@ -470,29 +535,14 @@ void mag_heap_exit(void)
 		leaked++;
 	}
 	xa_destroy(&mag_huge);
+	xa_destroy(&mag_arenas);
 	if (leaked)
 		pr_err("%lu huge objects still held at unload; freed\n", leaked);
 	if (!mag_heaps)
 		return;
-	for_each_node(node) {
-		struct mag_heap *h = mag_heaps[node];
-
-		if (!h)
-			continue;
-		if (!list_empty(&h->large)) {
-			struct mag_span *sp, *tmp;
-
-			pr_err("node %d: %lu pages of large objects still held at unload; freed\n",
-			       node, h->large_pages);
-			list_for_each_entry_safe(sp, tmp, &h->large, link)
-				mag_large_free(sp);
-		}
-		mag_heap_release(h, 0);
-		if (h->nr_arenas)
-			pr_err("node %d: %lu arenas still in use at unload\n",
-			       node, h->nr_arenas);
-		kfree(h);
-	}
+	for_each_node(node)
+		if (mag_heaps[node])
+			mag_heap_destroy(mag_heaps[node]);
 	kfree(mag_heaps);
 	mag_heaps = NULL;
 }

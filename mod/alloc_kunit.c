@@ -1,0 +1,758 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit: the allocator through its API and its levels: magazines, central
+ * lists and depots, typed caches, bulk, NUMA, hotplug, the shrinker, bad
+ * frees, interrupt context and a cross-CPU stress.
+ *
+ * Tests that count what sits where use a typed cache of their own, so no
+ * other user of the module disturbs the counts, and pause the periodic
+ * trim for the whole suite.
+ */
+#include <kunit/test.h>
+#include <linux/cpu.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/prandom.h>
+#include <linux/sched.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/vmalloc.h>
+#include <linux/workqueue.h>
+
+#include "internal.h"
+
+/* Span accounting of one central, checked against the span bitmaps. */
+static void check_central(struct kunit *test, struct mag_central *c)
+{
+	unsigned long flags, spans = 0, free_objs = 0;
+	struct mag_span *s;
+
+	spin_lock_irqsave(&c->lock, flags);
+	list_for_each_entry(s, &c->partial, link) {
+		KUNIT_EXPECT_GT(test, s->nr_free, 0);
+		KUNIT_EXPECT_EQ(test, bitmap_weight(s->alloc, s->nr_objs),
+				(unsigned int)(s->nr_objs - s->nr_free));
+		spans++;
+		free_objs += s->nr_free;
+	}
+	list_for_each_entry(s, &c->full, link) {
+		KUNIT_EXPECT_EQ(test, s->nr_free, 0);
+		KUNIT_EXPECT_EQ(test, bitmap_weight(s->alloc, s->nr_objs),
+				(unsigned int)s->nr_objs);
+		spans++;
+	}
+	KUNIT_EXPECT_EQ(test, c->nr_spans, spans);
+	KUNIT_EXPECT_EQ(test, c->nr_free_objs, free_objs);
+	spin_unlock_irqrestore(&c->lock, flags);
+}
+
+/* mag_cpu_drain() for this CPU, inside a busy region as it requires. */
+static void drain_here(struct mag_pool *pool)
+{
+	preempt_disable();
+	this_cpu_write(mag_busy, 1);
+	mag_cpu_drain(pool, smp_processor_id());
+	this_cpu_write(mag_busy, 0);
+	preempt_enable();
+}
+
+static struct mag_pool *cache_pool(struct mag_cache *cache)
+{
+	/* struct mag_cache starts with its pool */
+	return (struct mag_pool *)cache;
+}
+
+static void destroy_cache(void *cache)
+{
+	mag_cache_destroy(cache);
+}
+
+static struct mag_cache *test_cache(struct kunit *test, unsigned int size,
+				    void (*ctor)(void *))
+{
+	struct mag_cache *cache = mag_cache_create("kunit", size, 0, 0, ctor);
+
+	KUNIT_ASSERT_NOT_NULL(test, cache);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, destroy_cache, cache), 0);
+	return cache;
+}
+
+/* Every class: zeroed on request, aligned, sized, writable. */
+static void every_class_round_trip(struct kunit *test)
+{
+	unsigned int cls;
+
+	for (cls = 1; cls < MAG_NR_CLASSES; cls++) {
+		unsigned int size = mag_class_size[cls];
+		u8 *p = mag_alloc(size, GFP_KERNEL | __GFP_ZERO);
+		u8 *q = mag_alloc(size - 7, GFP_KERNEL);
+
+		KUNIT_ASSERT_NOT_NULL(test, p);
+		KUNIT_ASSERT_NOT_NULL(test, q);
+		KUNIT_EXPECT_PTR_NE(test, p, q);
+		KUNIT_EXPECT_EQ(test, mag_ksize(p), (size_t)size);
+		KUNIT_EXPECT_EQ(test, mag_ksize(q), (size_t)size);
+		KUNIT_EXPECT_NULL(test, memchr_inv(p, 0, size));
+		KUNIT_EXPECT_TRUE(test, IS_ALIGNED((unsigned long)p, 8));
+		if (is_power_of_2(size))
+			KUNIT_EXPECT_TRUE(test, IS_ALIGNED((unsigned long)p, size));
+		memset(p, 0xff, size);
+		memset(q, 0xee, size);
+		KUNIT_EXPECT_EQ(test, p[size - 1], 0xff);
+		mag_free(p);
+		mag_free(q);
+	}
+	KUNIT_EXPECT_PTR_EQ(test, mag_alloc(0, GFP_KERNEL), ZERO_SIZE_PTR);
+	mag_free(NULL);
+	mag_free(ZERO_SIZE_PTR);
+	KUNIT_EXPECT_EQ(test, mag_ksize(NULL), 0UL);
+}
+
+/*
+ * The magazine layer step by step, on one CPU: first refill from spans,
+ * fast pops, second refill, flush to a new magazine, a full magazine to
+ * the depot, the swap with @prev, and the exchange of an empty magazine
+ * for a full one from the depot.
+ */
+static void magazine_swap_refill_flush(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 64, NULL);
+	struct mag_pool *pool = cache_pool(cache);
+	unsigned int m = pool->mag_size, i, n = 3 * pool->mag_size + 2;
+	unsigned long slow;
+	struct mag_central *c;
+	struct mag_cpu *pc;
+	void **objs;
+
+	objs = kunit_kcalloc(test, n, sizeof(*objs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	migrate_disable();
+	pc = this_cpu_ptr(pool->cpu);
+	c = pool->central[numa_mem_id()];
+	KUNIT_EXPECT_PTR_EQ(test, pc->loaded, &mag_sentinel);
+
+	/* First allocation: a magazine is made and filled from a span. */
+	objs[0] = mag_cache_alloc(cache, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs[0]);
+	KUNIT_ASSERT_PTR_NE(test, pc->loaded, &mag_sentinel);
+	KUNIT_EXPECT_EQ(test, pc->loaded->rounds, m - 1);
+	KUNIT_EXPECT_EQ(test, c->nr_free_objs, mag_class_objects[pool->cls] - m);
+	/* m - 1 more come from the magazine without a slow path */
+	slow = pc->slow;
+	for (n = 1; n < m; n++)
+		objs[n] = mag_cache_alloc(cache, GFP_KERNEL);
+	KUNIT_EXPECT_EQ(test, pc->slow, slow);
+	KUNIT_EXPECT_EQ(test, pc->loaded->rounds, 0U);
+	/* the next refills the empty magazine with what the spans have */
+	i = c->nr_free_objs;
+	objs[n++] = mag_cache_alloc(cache, GFP_KERNEL);
+	KUNIT_EXPECT_EQ(test, pc->slow, slow + 1);
+	KUNIT_EXPECT_EQ(test, pc->loaded->rounds, min(i, m) - 1);
+	for (; n < 3 * m + 2; n++)
+		objs[n] = mag_cache_alloc(cache, GFP_KERNEL);
+	check_central(test, c);
+	/* Start the free half from a drained CPU: its magazine waits, empty. */
+	drain_here(pool);
+	KUNIT_EXPECT_PTR_EQ(test, pc->loaded, &mag_sentinel);
+	KUNIT_EXPECT_EQ(test, c->nr_empty, 1U);
+
+	/* Free: an empty magazine from the depot is loaded and filled... */
+	for (i = 0; i < m; i++)
+		mag_cache_free(cache, objs[--n]);
+	KUNIT_EXPECT_EQ(test, pc->loaded->rounds, m);
+	/* ...then the second one: the full magazine becomes prev. */
+	mag_cache_free(cache, objs[--n]);
+	KUNIT_EXPECT_EQ(test, c->nr_empty, 0U);
+	KUNIT_EXPECT_EQ(test, pc->loaded->rounds, 1U);
+	KUNIT_EXPECT_EQ(test, pc->prev->rounds, m);
+	/* Both full: the full prev goes to the depot. */
+	for (i = 0; i < m; i++)
+		mag_cache_free(cache, objs[--n]);
+	KUNIT_EXPECT_EQ(test, c->nr_full, 1U);
+	KUNIT_EXPECT_EQ(test, pc->loaded->rounds, 1U);
+	KUNIT_EXPECT_EQ(test, pc->prev->rounds, m);
+
+	/* Alloc: drain loaded, swap with the full prev (no depot traffic). */
+	objs[n++] = mag_cache_alloc(cache, GFP_KERNEL);
+	objs[n++] = mag_cache_alloc(cache, GFP_KERNEL);
+	KUNIT_EXPECT_EQ(test, pc->loaded->rounds, m - 1);
+	KUNIT_EXPECT_EQ(test, pc->prev->rounds, 0U);
+	KUNIT_EXPECT_EQ(test, c->nr_full, 1U);
+	/* Both empty: exchange the empty prev for the depot's full one. */
+	for (i = 0; i < m; i++)
+		objs[n++] = mag_cache_alloc(cache, GFP_KERNEL);
+	KUNIT_EXPECT_EQ(test, c->nr_full, 0U);
+	KUNIT_EXPECT_GE(test, c->nr_empty, 1U);
+	KUNIT_EXPECT_EQ(test, pc->loaded->rounds, m - 1);
+	migrate_enable();
+
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_NOT_NULL(test, objs[i]);
+	mag_free_bulk(n, objs);
+	check_central(test, c);
+}
+
+/* Span accounting through a random workload, then everything returns. */
+static void span_accounting(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 512, NULL);
+	struct mag_pool *pool = cache_pool(cache);
+	unsigned int i, n = 0, max = 1000;
+	struct rnd_state rnd;
+	void **objs;
+	int node;
+
+	objs = kunit_kcalloc(test, max, sizeof(*objs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	prandom_seed_state(&rnd, 42);
+	for (i = 0; i < 5000; i++) {
+		if (n < max && (prandom_u32_state(&rnd) % 3)) {
+			objs[n] = mag_cache_alloc(cache, GFP_KERNEL);
+			KUNIT_ASSERT_NOT_NULL(test, objs[n]);
+			n++;
+		} else if (n) {
+			unsigned int j = prandom_u32_state(&rnd) % n;
+
+			mag_cache_free(cache, objs[j]);
+			objs[j] = objs[--n];
+		}
+	}
+	for_each_node(node)
+		check_central(test, pool->central[node]);
+	mag_free_bulk(n, objs);
+	mag_drain_all();
+	for_each_node(node) {
+		struct mag_central *c = pool->central[node];
+
+		check_central(test, c);
+		KUNIT_EXPECT_EQ(test, mag_central_live(c), 0UL);
+		KUNIT_EXPECT_EQ(test, c->nr_spans, 0UL);
+		KUNIT_EXPECT_EQ(test, c->nr_full, 0U);
+	}
+}
+
+static void bulk(struct kunit *test)
+{
+	void **objs = kunit_kcalloc(test, 300, sizeof(*objs), GFP_KERNEL);
+	unsigned int i, j;
+
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	KUNIT_ASSERT_EQ(test, mag_alloc_bulk(96, GFP_KERNEL | __GFP_ZERO, 300, objs), 300);
+	for (i = 0; i < 300; i++) {
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+		KUNIT_EXPECT_EQ(test, mag_ksize(objs[i]), 96UL);
+		KUNIT_EXPECT_NULL(test, memchr_inv(objs[i], 0, 96));
+		memset(objs[i], i, 96);
+	}
+	for (i = 0; i < 300; i++)
+		for (j = i + 1; j < 300; j++)
+			KUNIT_ASSERT_PTR_NE(test, objs[i], objs[j]);
+	mag_free_bulk(300, objs);
+	/* All or nothing: an impossible size gives 0 and holds nothing. */
+	KUNIT_EXPECT_EQ(test, mag_alloc_bulk(64UL << 20, GFP_KERNEL, 2, objs), 0);
+	/* Sizes beyond the classes work object by object. */
+	KUNIT_ASSERT_EQ(test, mag_alloc_bulk(40000, GFP_KERNEL, 3, objs), 3);
+	mag_free_bulk(3, objs);
+}
+
+static atomic_t ctor_calls;
+
+static void test_ctor(void *obj)
+{
+	atomic_inc(&ctor_calls);
+	memset(obj, 0xc7, 100);
+}
+
+static void typed_cache_ctor(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 100, test_ctor);
+	struct mag_pool *pool = cache_pool(cache);
+	struct mag_cache *aligned;
+	u8 *objs[40];
+	unsigned int i, calls;
+
+	atomic_set(&ctor_calls, 0);
+	for (i = 0; i < ARRAY_SIZE(objs); i++) {
+		objs[i] = mag_cache_alloc(cache, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+		KUNIT_EXPECT_NULL(test, memchr_inv(objs[i], 0xc7, 100));
+	}
+	calls = atomic_read(&ctor_calls);
+	/* the constructor ran once per object of each new span */
+	KUNIT_EXPECT_GT(test, calls, 0U);
+	KUNIT_EXPECT_EQ(test, calls % mag_class_objects[pool->cls], 0U);
+	for (i = 0; i < ARRAY_SIZE(objs); i++)
+		mag_cache_free(cache, objs[i]);
+	for (i = 0; i < ARRAY_SIZE(objs); i++)
+		objs[i] = mag_cache_alloc(cache, GFP_KERNEL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ctor_calls), calls);
+	for (i = 0; i < ARRAY_SIZE(objs); i++)
+		mag_cache_free(cache, objs[i]);
+
+	aligned = mag_cache_create("kunit-aligned", 100, 256, 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, aligned);
+	objs[0] = mag_cache_alloc(aligned, GFP_KERNEL);
+	KUNIT_EXPECT_TRUE(test, IS_ALIGNED((unsigned long)objs[0], 256));
+	mag_cache_free(aligned, objs[0]);
+	mag_cache_destroy(aligned);
+
+	KUNIT_EXPECT_NULL(test, mag_cache_create("bad", 0, 0, 0, NULL));
+	KUNIT_EXPECT_NULL(test, mag_cache_create("bad", MAG_MAX_SMALL + 1, 0, 0, NULL));
+	KUNIT_EXPECT_NULL(test, mag_cache_create("bad", 64, 24, 0, NULL));
+	KUNIT_EXPECT_NULL(test, mag_cache_create("bad", 64, 0, 1, NULL));
+	KUNIT_EXPECT_NULL(test, mag_cache_create(NULL, 64, 0, 0, NULL));
+}
+
+struct on_cpu {
+	struct mag_cache *cache;
+	void *obj;
+	int node;
+};
+
+static long alloc_here(void *arg)
+{
+	struct on_cpu *oc = arg;
+
+	oc->obj = oc->cache ? mag_cache_alloc(oc->cache, GFP_KERNEL) :
+			      mag_alloc(192, GFP_KERNEL);
+	oc->node = numa_mem_id();
+	return 0;
+}
+
+static long free_here(void *arg)
+{
+	struct on_cpu *oc = arg;
+
+	mag_cache_free(oc->cache, oc->obj);
+	return 0;
+}
+
+/*
+ * Memory comes from the node asked for, or from the allocating CPU's node;
+ * an object freed on another node's CPU goes back to its own node.
+ */
+static void numa_placement(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 256, NULL);
+	struct mag_pool *pool = cache_pool(cache);
+	struct on_cpu oc = { .cache = cache };
+	int node, cpu, other = -1;
+	unsigned long before;
+
+	for_each_node_state(node, N_MEMORY) {
+		void *p = mag_alloc_node(200, GFP_KERNEL, node);
+		void *l = mag_alloc_node(100000, GFP_KERNEL, node);
+
+		KUNIT_ASSERT_NOT_NULL(test, p);
+		KUNIT_ASSERT_NOT_NULL(test, l);
+		KUNIT_EXPECT_EQ(test, page_to_nid(virt_to_page(p)), node);
+		KUNIT_EXPECT_EQ(test, page_to_nid(virt_to_page(l)), node);
+		mag_free(p);
+		mag_free(l);
+	}
+	KUNIT_EXPECT_NULL(test, mag_alloc_node(64, GFP_KERNEL, nr_node_ids));
+	KUNIT_EXPECT_NULL(test, mag_alloc_node(64, GFP_KERNEL, -5));
+
+	for_each_online_cpu(cpu) {
+		oc.cache = NULL;
+		work_on_cpu(cpu, alloc_here, &oc);
+		KUNIT_ASSERT_NOT_NULL(test, oc.obj);
+		KUNIT_EXPECT_EQ(test, page_to_nid(virt_to_page(oc.obj)), oc.node);
+		mag_free(oc.obj);
+		if (cpu_to_mem(cpu) != cpu_to_mem(cpumask_first(cpu_online_mask)))
+			other = cpu;
+	}
+	if (other < 0)
+		kunit_skip(test, "one NUMA node: no remote free to test");
+
+	/* Allocate on the first CPU's node, free on the other node's CPU. */
+	oc.cache = cache;
+	cpu = cpumask_first(cpu_online_mask);
+	work_on_cpu(cpu, alloc_here, &oc);
+	KUNIT_ASSERT_NOT_NULL(test, oc.obj);
+	before = pool->central[oc.node]->nr_free_objs;
+	work_on_cpu(other, free_here, &oc);
+	KUNIT_EXPECT_EQ(test, pool->central[oc.node]->nr_free_objs, before + 1);
+	KUNIT_EXPECT_PTR_EQ(test, per_cpu_ptr(pool->cpu, other)->loaded, &mag_sentinel);
+}
+
+/* Offlining a CPU drains its magazines; onlining it again works. */
+static void hotplug_flush(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 128, NULL);
+	struct mag_pool *pool = cache_pool(cache);
+	struct on_cpu oc = { .cache = cache };
+	struct mag_cpu *pc;
+	int cpu = cpumask_last(cpu_online_mask), ret;
+
+	if (num_online_cpus() < 2 || !cpu)
+		kunit_skip(test, "needs a second CPU");
+	pc = per_cpu_ptr(pool->cpu, cpu);
+	work_on_cpu(cpu, alloc_here, &oc);
+	KUNIT_ASSERT_NOT_NULL(test, oc.obj);
+	work_on_cpu(cpu, free_here, &oc);
+	KUNIT_ASSERT_PTR_NE(test, pc->loaded, &mag_sentinel);
+	KUNIT_ASSERT_GT(test, pc->loaded->rounds, 0U);
+
+	ret = remove_cpu(cpu);
+	if (ret)
+		kunit_skip(test, "CPU %d cannot go offline: %d", cpu, ret);
+	KUNIT_EXPECT_PTR_EQ(test, pc->loaded, &mag_sentinel);
+	KUNIT_EXPECT_PTR_EQ(test, pc->prev, &mag_sentinel);
+	KUNIT_EXPECT_EQ(test, mag_central_live(pool->central[cpu_to_mem(cpu)]), 0UL);
+	KUNIT_ASSERT_EQ(test, add_cpu(cpu), 0);
+
+	work_on_cpu(cpu, alloc_here, &oc);
+	KUNIT_ASSERT_NOT_NULL(test, oc.obj);
+	work_on_cpu(cpu, free_here, &oc);
+}
+
+/* Freed memory goes back to the kernel when the shrinker runs. */
+static void shrinker_returns_memory(struct kunit *test)
+{
+	struct shrink_control sc = { .gfp_mask = GFP_KERNEL, .nr_to_scan = 128 };
+	unsigned int i, n = 4 * MAG_ARENA_SIZE / 4096;
+	unsigned long arenas = 0, released, shrunk;
+	struct mag_heap *h;
+	void **objs;
+	int node;
+
+	objs = kunit_kcalloc(test, n, sizeof(*objs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	for (i = 0; i < n; i++) {
+		objs[i] = mag_alloc(4096, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+	}
+	for_each_node(node)
+		arenas += mag_heaps[node]->nr_arenas;
+	KUNIT_EXPECT_GE(test, arenas, 4UL);
+	mag_free_bulk(n, objs);
+
+	shrunk = atomic_long_read(&mag_shrunk_pages);
+	released = mag_shrinker_run(&sc);
+	mag_drain_wait();
+	released += mag_shrinker_run(&sc);
+	KUNIT_EXPECT_GE(test, released, 4UL * MAG_ARENA_PAGES);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&mag_shrunk_pages) - shrunk, released);
+	for_each_node(node) {
+		h = mag_heaps[node];
+		arenas -= min(arenas, h->nr_arenas);
+	}
+	KUNIT_EXPECT_GE(test, arenas, 4UL);
+}
+
+/* Double, foreign and misaligned frees are reported and change nothing. */
+static void bad_frees_detected(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 64, NULL);
+	struct mag_pool *pool = cache_pool(cache);
+	long bad = atomic_long_read(&mag_bad_frees);
+	void *p, *k, *v;
+	int node;
+
+	/* Without debug: caught when the magazine goes back to spans. */
+	p = mag_cache_alloc(cache, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	mag_cache_free(cache, p);
+	mag_cache_free(cache, p);
+	mag_drain_all();
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&mag_bad_frees), bad + 1);
+	for_each_node(node) {
+		check_central(test, pool->central[node]);
+		KUNIT_EXPECT_EQ(test, mag_central_live(pool->central[node]), 0UL);
+	}
+
+	/* Debug mode: caught at the call. */
+	mag_set_debug(true);
+	p = mag_alloc(64, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	mag_free(p + 8);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&mag_bad_frees), bad + 2);
+	mag_free(p);
+	mag_free(p);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&mag_bad_frees), bad + 3);
+	k = kmalloc(64, GFP_KERNEL);
+	v = vmalloc(PAGE_SIZE);
+	mag_free(k);
+	mag_free(v);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&mag_bad_frees), bad + 5);
+	kfree(k);
+	vfree(v);
+	p = mag_alloc(100000, GFP_KERNEL);
+	mag_free(p + PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&mag_bad_frees), bad + 6);
+	mag_free(p);
+	mag_set_debug(false);
+	KUNIT_EXPECT_EQ(test, mag_ksize(k), 0UL);
+}
+
+/*
+ * An interrupt that lands inside this CPU's fast path finds the busy mark
+ * and takes the central path: simulate it by setting the mark.
+ */
+static void busy_mark_diverts(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 64, NULL);
+	struct mag_pool *pool = cache_pool(cache);
+	struct mag_magazine *m;
+	unsigned int rounds;
+	void *warm, *p;
+
+	warm = mag_cache_alloc(cache, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, warm);
+	preempt_disable();
+	m = this_cpu_ptr(pool->cpu)->loaded;
+	rounds = m->rounds;
+	this_cpu_write(mag_busy, 1);
+	p = mag_cache_alloc(cache, GFP_ATOMIC);
+	mag_cache_free(cache, warm);
+	this_cpu_write(mag_busy, 0);
+	KUNIT_EXPECT_PTR_EQ(test, this_cpu_ptr(pool->cpu)->loaded, m);
+	KUNIT_EXPECT_EQ(test, m->rounds, rounds);
+	preempt_enable();
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	mag_cache_free(cache, p);
+}
+
+static void irq_alloc(void *arg)
+{
+	atomic_t *ok = arg;
+	u8 *p = mag_alloc(128, GFP_ATOMIC);
+	void *l = mag_alloc(50000, GFP_ATOMIC);
+
+	if (p && l) {
+		memset(p, 1, 128);
+		atomic_inc(ok);
+	}
+	mag_free(p);
+	mag_free(l);
+}
+
+/* GFP_ATOMIC from hardirq (IPI) and with interrupts off. */
+static void atomic_contexts(struct kunit *test)
+{
+	atomic_t ok = ATOMIC_INIT(0);
+	unsigned long flags;
+	int cpu;
+
+	for_each_online_cpu(cpu)
+		smp_call_function_single(cpu, irq_alloc, &ok, 1);
+	local_irq_save(flags);
+	irq_alloc(&ok);
+	local_irq_restore(flags);
+	KUNIT_EXPECT_EQ(test, atomic_read(&ok), num_online_cpus() + 1);
+}
+
+/*
+ * Cross-CPU stress: each CPU's producer allocates objects of random sizes,
+ * stamps them and passes them to the next CPU's consumer, which checks the
+ * stamp and frees them; hrtimers on every CPU allocate and free in hardirq
+ * context meanwhile, landing inside fast paths.
+ */
+#define RING 256
+struct stress_ring {
+	void *slot[RING];
+	unsigned int head, tail;
+	int done;
+};
+
+struct stress {
+	struct stress_ring *rings;
+	atomic_t bad, moved, irq_ok;
+	int nr;
+	struct hrtimer __percpu *timers;
+};
+
+static void stamp(u8 *p, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		p[i] = (u8)((unsigned long)p >> 4) ^ (u8)i;
+}
+
+static bool stamp_ok(u8 *p, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		if (p[i] != ((u8)((unsigned long)p >> 4) ^ (u8)i))
+			return false;
+	return true;
+}
+
+struct stress_arg {
+	struct stress *st;
+	int idx;
+	struct completion done;
+};
+
+static int producer(void *data)
+{
+	struct stress_arg *a = data;
+	struct stress_ring *r = &a->st->rings[a->idx];
+	struct rnd_state rnd;
+	unsigned int i;
+
+	prandom_seed_state(&rnd, a->idx + 1);
+	for (i = 0; i < 6000; i++) {
+		size_t size = 8 + prandom_u32_state(&rnd) % 2040;
+		u8 *p = mag_alloc(size, GFP_KERNEL);
+
+		if (!p) {
+			atomic_inc(&a->st->bad);
+			break;
+		}
+		/* the size in the first word, a stamp in the rest */
+		*(size_t *)p = size;
+		stamp(p + 8, size - 8);
+		while (READ_ONCE(r->head) - smp_load_acquire(&r->tail) == RING)
+			cond_resched();
+		r->slot[r->head % RING] = p;
+		smp_store_release(&r->head, r->head + 1);
+	}
+	smp_store_release(&r->done, 1);
+	complete(&a->done);
+	return 0;
+}
+
+static int consumer(void *data)
+{
+	struct stress_arg *a = data;
+	struct stress_ring *r = &a->st->rings[a->idx];
+
+	for (;;) {
+		unsigned int head = smp_load_acquire(&r->head);
+		u8 *p;
+
+		if (r->tail == head) {
+			if (smp_load_acquire(&r->done) && r->tail == READ_ONCE(r->head))
+				break;
+			cond_resched();
+			continue;
+		}
+		p = r->slot[r->tail % RING];
+		if (!stamp_ok(p + 8, *(size_t *)p - 8) || mag_ksize(p) < *(size_t *)p)
+			atomic_inc(&a->st->bad);
+		mag_free(p);
+		atomic_inc(&a->st->moved);
+		smp_store_release(&r->tail, r->tail + 1);
+	}
+	complete(&a->done);
+	return 0;
+}
+
+static struct stress *timer_stress;
+
+static enum hrtimer_restart stress_timer(struct hrtimer *t)
+{
+	u8 *p = mag_alloc(64, GFP_ATOMIC);
+
+	if (p) {
+		memset(p, 0x3c, 64);
+		if (!memchr_inv(p, 0x3c, 64))
+			atomic_inc(&timer_stress->irq_ok);
+		mag_free(p);
+	}
+	hrtimer_forward_now(t, ns_to_ktime(200 * NSEC_PER_USEC));
+	return HRTIMER_RESTART;
+}
+
+static void start_timer(void *arg)
+{
+	struct hrtimer *t = this_cpu_ptr(timer_stress->timers);
+
+	hrtimer_init(t, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
+	t->function = stress_timer;
+	hrtimer_start(t, ns_to_ktime(200 * NSEC_PER_USEC), HRTIMER_MODE_REL_PINNED_HARD);
+}
+
+static void cross_cpu_stress(struct kunit *test)
+{
+	struct stress *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
+	struct stress_arg *args;
+	int i, cpu, nr = num_online_cpus();
+	int cpus[NR_CPUS];
+
+	KUNIT_ASSERT_NOT_NULL(test, st);
+	if (nr < 2)
+		kunit_skip(test, "needs two CPUs");
+	st->rings = kunit_kcalloc(test, nr, sizeof(*st->rings), GFP_KERNEL);
+	args = kunit_kcalloc(test, 2 * nr, sizeof(*args), GFP_KERNEL);
+	st->timers = alloc_percpu(struct hrtimer);
+	KUNIT_ASSERT_NOT_NULL(test, st->rings);
+	KUNIT_ASSERT_NOT_NULL(test, args);
+	KUNIT_ASSERT_NOT_NULL(test, st->timers);
+	i = 0;
+	for_each_online_cpu(cpu)
+		cpus[i++] = cpu;
+
+	timer_stress = st;
+	cpus_read_lock();
+	on_each_cpu(start_timer, NULL, 1);
+	for (i = 0; i < nr; i++) {
+		struct task_struct *p, *c;
+
+		args[2 * i] = (struct stress_arg){ .st = st, .idx = i };
+		args[2 * i + 1] = (struct stress_arg){ .st = st, .idx = i };
+		init_completion(&args[2 * i].done);
+		init_completion(&args[2 * i + 1].done);
+		p = kthread_create(producer, &args[2 * i], "magprod/%d", i);
+		c = kthread_create(consumer, &args[2 * i + 1], "magcons/%d", i);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(p) || IS_ERR(c));
+		kthread_bind(p, cpus[i]);
+		kthread_bind(c, cpus[(i + 1) % nr]);
+		wake_up_process(p);
+		wake_up_process(c);
+	}
+	for (i = 0; i < 2 * nr; i++)
+		wait_for_completion(&args[i].done);
+	for_each_online_cpu(cpu)
+		hrtimer_cancel(per_cpu_ptr(st->timers, cpu));
+	cpus_read_unlock();
+	free_percpu(st->timers);
+
+	KUNIT_EXPECT_EQ(test, atomic_read(&st->bad), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&st->moved), 6000 * nr);
+	KUNIT_EXPECT_GT(test, atomic_read(&st->irq_ok), 0);
+	kunit_info(test, "%d objects crossed CPUs, %d hardirq allocations",
+		   atomic_read(&st->moved), atomic_read(&st->irq_ok));
+}
+
+static int alloc_suite_init(struct kunit_suite *suite)
+{
+	mag_trim_pause(true);
+	return 0;
+}
+
+static void alloc_suite_exit(struct kunit_suite *suite)
+{
+	mag_trim_pause(false);
+}
+
+static struct kunit_case alloc_cases[] = {
+	KUNIT_CASE(every_class_round_trip),
+	KUNIT_CASE(magazine_swap_refill_flush),
+	KUNIT_CASE(span_accounting),
+	KUNIT_CASE(bulk),
+	KUNIT_CASE(typed_cache_ctor),
+	KUNIT_CASE(numa_placement),
+	KUNIT_CASE(hotplug_flush),
+	KUNIT_CASE(shrinker_returns_memory),
+	KUNIT_CASE(bad_frees_detected),
+	KUNIT_CASE(busy_mark_diverts),
+	KUNIT_CASE(atomic_contexts),
+	KUNIT_CASE_SLOW(cross_cpu_stress),
+	{}
+};
+
+static struct kunit_suite alloc_suite = {
+	.name = "magalloc_alloc",
+	.suite_init = alloc_suite_init,
+	.suite_exit = alloc_suite_exit,
+	.test_cases = alloc_cases,
+};
+
+kunit_test_suite(alloc_suite);
