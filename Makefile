@@ -7,6 +7,8 @@
 #   make check      every test on stock 6.12, stock 6.1 and the KUnit kernel
 #   make shell      the `make run` guest with an interactive shell
 #   make lint       checkpatch --strict and sparse; fails on any finding
+#   make bench      magbench.ko in QEMU: magalloc against SLUB, one table
+#                   (build/bench/table.txt); not part of `make check`
 #   make clean
 #
 # KDIR defaults to the running kernel's build tree, else the newest
@@ -39,4 +41,7 @@ shell:
 lint:
 	scripts/lint.sh
 
-.PHONY: all modules modules_install clean check run shell lint
+bench:
+	scripts/bench.sh
+
+.PHONY: all modules modules_install clean check run shell lint bench

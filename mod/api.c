@@ -36,13 +36,13 @@ struct mag_cache {
 	unsigned int flags;
 };
 
-static void init_obj(struct mag_pool *pool, void *obj, gfp_t gfp)
+static __always_inline void init_obj(struct mag_pool *pool, void *obj, gfp_t gfp)
 {
 	if (unlikely(want_init_on_alloc(gfp)) && pool->init && obj)
 		memset(obj, 0, pool->size);
 }
 
-static void fini_obj(struct mag_pool *pool, void *obj)
+static __always_inline void fini_obj(struct mag_pool *pool, void *obj)
 {
 	if (unlikely(want_init_on_free()) && pool->init)
 		memset(obj, 0, pool->size);
@@ -302,7 +302,10 @@ static int pool_init(struct mag_pool *pool, const char *name, unsigned int cls,
 	return 0;
 }
 
-/* Drain every CPU's magazines; nothing may be using the pool. */
+/*
+ * Drain every CPU's magazines and every depot of a pool that nothing uses
+ * any more.  Returns the objects still allocated.
+ */
 static unsigned long pool_drain(struct mag_pool *pool)
 {
 	unsigned long live = 0;
@@ -310,8 +313,10 @@ static unsigned long pool_drain(struct mag_pool *pool)
 
 	for_each_possible_cpu(cpu)
 		mag_cpu_drain(pool, cpu);
-	for_each_node(node)
+	for_each_node(node) {
+		mag_central_trim(pool->central[node], true);
 		live += mag_central_live(pool->central[node]);
+	}
 	return live;
 }
 
@@ -320,11 +325,13 @@ static void pool_destroy(struct mag_pool *pool)
 	mag_central_destroy(pool);
 	free_percpu(pool->cpu);
 	pool->cpu = NULL;
+	if (!pool->generic)
+		kfree_const(pool->name);
 }
 
 /**
  * mag_cache_create() - create a typed cache
- * @name: for reports; the string must outlive the cache
+ * @name: for reports (copied)
  * @size: object size, 1 to MAG_MAX_SMALL bytes
  * @align: alignment, a power of two (0 means 8); at most MAG_MAX_SMALL
  * @flags: must be 0
@@ -354,7 +361,9 @@ struct mag_cache *mag_cache_create(const char *name, unsigned int size,
 	if (!cache)
 		return NULL;
 	cache->flags = flags;
-	if (pool_init(&cache->pool, name, cls, ctor)) {
+	name = kstrdup_const(name, GFP_KERNEL);
+	if (!name || pool_init(&cache->pool, name, cls, ctor)) {
+		kfree_const(name);
 		kfree(cache);
 		return NULL;
 	}

@@ -39,7 +39,7 @@ build_module() {
 	mkdir -p "$dst"
 	rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='*.mod*' \
 		--exclude='.*.cmd' --exclude='modules.order' --exclude='Module.symvers' \
-		"$top/Kbuild" "$top/mod" "$top/uapi" "$dst/"
+		"$top/Kbuild" "$top/mod" "$top/uapi" "$top/samples" "$dst/"
 	say "building magalloc.ko for $name"
 	make -s -C "$kdir" M="$dst" W=1 "$@" modules >&2
 }
