@@ -49,12 +49,12 @@ static void check_central(struct kunit *test, struct mag_central *c)
 }
 
 /* mag_cpu_drain() for this CPU, inside a busy region as it requires. */
-static void drain_here(struct mag_pool *pool)
+static void drain_here(struct kunit *test, struct mag_pool *pool)
 {
 	preempt_disable();
-	this_cpu_write(mag_busy, 1);
+	KUNIT_EXPECT_TRUE(test, mag_busy_enter());
 	mag_cpu_drain(pool, smp_processor_id());
-	this_cpu_write(mag_busy, 0);
+	mag_busy_exit();
 	preempt_enable();
 }
 
@@ -154,7 +154,7 @@ static void magazine_swap_refill_flush(struct kunit *test)
 		objs[n] = mag_cache_alloc(cache, GFP_KERNEL);
 	check_central(test, c);
 	/* Start the free half from a drained CPU: its magazine waits, empty. */
-	drain_here(pool);
+	drain_here(test, pool);
 	KUNIT_EXPECT_PTR_EQ(test, pc->loaded, &mag_sentinel);
 	KUNIT_EXPECT_EQ(test, c->nr_empty, 1U);
 
@@ -505,10 +505,10 @@ static void busy_mark_diverts(struct kunit *test)
 	preempt_disable();
 	m = this_cpu_ptr(pool->cpu)->loaded;
 	rounds = m->rounds;
-	this_cpu_write(mag_busy, 1);
+	this_cpu_inc(mag_busy);
 	p = mag_cache_alloc(cache, GFP_ATOMIC);
 	mag_cache_free(cache, warm);
-	this_cpu_write(mag_busy, 0);
+	this_cpu_dec(mag_busy);
 	KUNIT_EXPECT_PTR_EQ(test, this_cpu_ptr(pool->cpu)->loaded, m);
 	KUNIT_EXPECT_EQ(test, m->rounds, rounds);
 	preempt_enable();
@@ -608,11 +608,14 @@ static int producer(void *data)
 		/* the size in the first word, a stamp in the rest */
 		*(size_t *)p = size;
 		stamp(p + 8, size - 8);
+		/* acquire: the consumer is done with the slot we reuse */
 		while (READ_ONCE(r->head) - smp_load_acquire(&r->tail) == RING)
 			cond_resched();
 		r->slot[r->head % RING] = p;
+		/* release: publish the slot and the object's contents */
 		smp_store_release(&r->head, r->head + 1);
 	}
+	/* release: every slot before it is published */
 	smp_store_release(&r->done, 1);
 	complete(&a->done);
 	return 0;
@@ -624,10 +627,12 @@ static int consumer(void *data)
 	struct stress_ring *r = &a->st->rings[a->idx];
 
 	for (;;) {
+		/* acquire: pairs with the producer's release of head */
 		unsigned int head = smp_load_acquire(&r->head);
 		u8 *p;
 
 		if (r->tail == head) {
+			/* acquire: pairs with the producer's release of done */
 			if (smp_load_acquire(&r->done) && r->tail == READ_ONCE(r->head))
 				break;
 			cond_resched();
@@ -638,6 +643,7 @@ static int consumer(void *data)
 			atomic_inc(&a->st->bad);
 		mag_free(p);
 		atomic_inc(&a->st->moved);
+		/* release: the slot may be reused only after we read it */
 		smp_store_release(&r->tail, r->tail + 1);
 	}
 	complete(&a->done);
@@ -669,16 +675,32 @@ static void start_timer(void *arg)
 	hrtimer_start(t, ns_to_ktime(200 * NSEC_PER_USEC), HRTIMER_MODE_REL_PINNED_HARD);
 }
 
+/* Objects of the generic pools handed out of spans, magazines drained. */
+static unsigned long generic_live(void)
+{
+	unsigned long live = 0;
+	unsigned int cls;
+	int node;
+
+	mag_drain_all();
+	for (cls = 1; cls < MAG_NR_CLASSES; cls++)
+		for_each_node(node)
+			live += mag_central_live(mag_generic[cls].central[node]);
+	return live;
+}
+
 static void cross_cpu_stress(struct kunit *test)
 {
 	struct stress *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
 	struct stress_arg *args;
 	int i, cpu, nr = num_online_cpus();
 	int cpus[NR_CPUS];
+	unsigned long live;
 
 	KUNIT_ASSERT_NOT_NULL(test, st);
 	if (nr < 2)
 		kunit_skip(test, "needs two CPUs");
+	live = generic_live();
 	st->rings = kunit_kcalloc(test, nr, sizeof(*st->rings), GFP_KERNEL);
 	args = kunit_kcalloc(test, 2 * nr, sizeof(*args), GFP_KERNEL);
 	st->timers = alloc_percpu(struct hrtimer);
@@ -716,6 +738,8 @@ static void cross_cpu_stress(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, atomic_read(&st->bad), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&st->moved), 6000 * nr);
+	/* every object went back: nothing lost between magazines */
+	KUNIT_EXPECT_EQ(test, generic_live(), live);
 	KUNIT_EXPECT_GT(test, atomic_read(&st->irq_ok), 0);
 	kunit_info(test, "%d objects crossed CPUs, %d hardirq allocations",
 		   atomic_read(&st->moved), atomic_read(&st->irq_ok));

@@ -24,7 +24,7 @@
 
 #include "internal.h"
 
-struct mag_pool mag_generic[MAG_NR_CLASSES];
+struct mag_pool mag_generic[MAG_POOL_SLOTS];
 
 /**
  * struct mag_cache - a typed cache
@@ -36,27 +36,57 @@ struct mag_cache {
 	unsigned int flags;
 };
 
-static __always_inline void init_obj(struct mag_pool *pool, void *obj, gfp_t gfp)
+static struct mag_cpu __percpu *mag_dummy_cpu;
+
+/*
+ * might_alloc() is a debugging aid (lockdep's reclaim annotation and the
+ * sleep-in-atomic check), plus a voluntary preemption point that an
+ * allocator's fast path does not need: only kernels that debug keep it.
+ */
+static __always_inline void mag_might_alloc(gfp_t gfp)
 {
-	if (unlikely(want_init_on_alloc(gfp)) && pool->init && obj)
-		memset(obj, 0, pool->size);
+	if (IS_ENABLED(CONFIG_LOCKDEP) || IS_ENABLED(CONFIG_DEBUG_ATOMIC_SLEEP))
+		might_alloc(gfp);
 }
 
-static __always_inline void fini_obj(struct mag_pool *pool, void *obj)
+static __always_inline void *init_obj(struct mag_pool *pool, void *obj, gfp_t gfp)
+{
+	if (unlikely(want_init_on_alloc(gfp)) && pool->init && obj)
+		return memset(obj, 0, pool->size);
+	return obj;
+}
+
+/* Allocation from @pool; the slow path when its magazines are empty. */
+static __always_inline void *pool_alloc(struct mag_pool *pool, gfp_t gfp)
+{
+	void *obj = mag_fast_pop(pool);
+
+	if (unlikely(!obj))
+		obj = mag_alloc_slow(pool, gfp);
+	return init_obj(pool, obj, gfp);
+}
+
+/* Free to @pool: @obj must be one of its objects. */
+static void pool_free(struct mag_pool *pool, void *obj)
 {
 	if (unlikely(want_init_on_free()) && pool->init)
 		memset(obj, 0, pool->size);
+	if (!mag_fast_push(pool, obj, mag_arena_of(obj)->node))
+		mag_free_slow(pool, obj);
 }
 
 /*
- * Frees that are not a generic object of this node's fast path: large
- * objects, typed-cache objects passed to mag_free(), debug mode, and
- * pointers magalloc does not own (reported, never followed further).
+ * Every free mag_free()'s fast path does not take: NULL, ZERO_SIZE_PTR,
+ * huge and large objects, typed-cache objects, debug mode, init_on_free,
+ * a full magazine, and pointers magalloc does not own (reported, never
+ * followed further).
  */
-static void free_other(const void *ptr)
+static noinline void free_other(const void *ptr)
 {
 	struct mag_span *s;
 
+	if (ZERO_OR_NULL_PTR(ptr))
+		return;
 	if (!((unsigned long)ptr & (MAG_ARENA_SIZE - 1))) {
 		if (!mag_huge_free(ptr))
 			mag_report_bad_free(ptr, "not a magalloc object");
@@ -73,9 +103,22 @@ static void free_other(const void *ptr)
 	} else if (static_branch_unlikely(&mag_debug_key)) {
 		mag_central_free_obj((void *)ptr);
 	} else {
-		fini_obj(s->pool, (void *)ptr);
-		mag_pool_free(s->pool, (void *)ptr);
+		pool_free(s->pool, (void *)ptr);
 	}
+}
+
+/* The magazine was empty (kept out of line: mag_alloc() stays a leaf). */
+static noinline void *alloc_miss(struct mag_pool *pool, gfp_t gfp)
+{
+	return init_obj(pool, mag_alloc_slow(pool, gfp), gfp);
+}
+
+static noinline void *alloc_other(size_t size, gfp_t gfp, int node)
+{
+	if (!size)
+		return ZERO_SIZE_PTR;
+	mag_might_alloc(gfp);
+	return mag_large_alloc(size, gfp, node);
 }
 
 /**
@@ -92,14 +135,15 @@ void *mag_alloc(size_t size, gfp_t gfp)
 	struct mag_pool *pool;
 	void *obj;
 
-	might_alloc(gfp);
-	if (unlikely(size > MAG_MAX_SMALL))
-		return mag_large_alloc(size, gfp, NUMA_NO_NODE);
-	if (unlikely(!size))
-		return ZERO_SIZE_PTR;
+	if (unlikely(size - 1 >= MAG_MAX_SMALL))
+		return alloc_other(size, gfp, NUMA_NO_NODE);
+	mag_might_alloc(gfp);
 	pool = &mag_generic[mag_size_class(size)];
-	obj = mag_pool_alloc(pool, gfp);
-	init_obj(pool, obj, gfp);
+	obj = mag_fast_pop(pool);
+	if (unlikely(!obj))
+		return alloc_miss(pool, gfp);
+	if (unlikely(want_init_on_alloc(gfp)))
+		return memset(obj, 0, pool->size);
 	return obj;
 }
 EXPORT_SYMBOL_GPL(mag_alloc);
@@ -127,19 +171,25 @@ void *mag_alloc_node(size_t size, gfp_t gfp, int node)
 		return NULL;
 	if (!node_state(node, N_MEMORY))
 		return mag_alloc(size, gfp);
-	might_alloc(gfp);
-	if (size > MAG_MAX_SMALL)
-		return mag_large_alloc(size, gfp, node);
-	if (!size)
-		return ZERO_SIZE_PTR;
+	if (size - 1 >= MAG_MAX_SMALL)
+		return alloc_other(size, gfp, node);
+	mag_might_alloc(gfp);
 	c = mag_generic[mag_size_class(size)].central[node];
 	while (!(obj = mag_central_alloc_one(c)))
 		if (mag_central_grow(c, gfp))
 			return NULL;
-	init_obj(c->pool, obj, gfp);
-	return obj;
+	return init_obj(c->pool, obj, gfp);
 }
 EXPORT_SYMBOL_GPL(mag_alloc_node);
+
+/* A full magazine, a remote node, a busy CPU, or not a generic object. */
+static noinline void free_miss(struct mag_pool *pool, const void *ptr)
+{
+	if (pool->generic)
+		mag_free_slow(pool, (void *)ptr);
+	else
+		free_other(ptr);
+}
 
 /**
  * mag_free() - free memory from mag_alloc() and friends
@@ -151,21 +201,18 @@ EXPORT_SYMBOL_GPL(mag_alloc_node);
  */
 void mag_free(const void *ptr)
 {
-	struct mag_arena *a;
-	unsigned int cls;
+	unsigned long off = (unsigned long)ptr & (MAG_ARENA_SIZE - 1);
+	const struct mag_arena *a = (const void *)ptr - off;
+	struct mag_pool *pool;
 
-	if (unlikely(ZERO_OR_NULL_PTR(ptr)))
-		return;
-	if (static_branch_unlikely(&mag_debug_key))
+	/* NULL, ZERO_SIZE_PTR and huge objects all sit in an arena's header. */
+	if (unlikely(off < MAG_HDR_PAGES * PAGE_SIZE) ||
+	    static_branch_unlikely(&mag_debug_key) || unlikely(want_init_on_free()))
 		return free_other(ptr);
-	a = mag_arena_of(ptr);
-	cls = READ_ONCE(a->cls[mag_page_index(ptr)]);
-	mag_trace(&a->cls[mag_page_index(ptr)], false);
-	mag_trace(&mag_generic[cls], false);
-	if (unlikely(cls - 1 >= MAG_NR_CLASSES - 1 || (const void *)a == ptr))
-		return free_other(ptr);
-	fini_obj(&mag_generic[cls], (void *)ptr);
-	mag_pool_free(&mag_generic[cls], (void *)ptr);
+	pool = &mag_generic[READ_ONCE(a->cls[off >> PAGE_SHIFT])];
+	mag_trace(&a->cls[off >> PAGE_SHIFT], false);
+	if (unlikely(!mag_fast_push(pool, (void *)ptr, a->node)))
+		free_miss(pool, ptr);
 }
 EXPORT_SYMBOL_GPL(mag_free);
 
@@ -211,26 +258,25 @@ int mag_alloc_bulk(size_t size, gfp_t gfp, size_t nr, void **objs)
 	size_t i = 0, n;
 
 	if (size > MAG_MAX_SMALL || !size) {
-		for (; i < nr; i++)
-			if (!(objs[i] = mag_alloc(size, gfp)))
+		for (; i < nr; i++) {
+			objs[i] = mag_alloc(size, gfp);
+			if (!objs[i])
 				goto fail;
+		}
 		return nr;
 	}
-	might_alloc(gfp);
+	mag_might_alloc(gfp);
 	pool = &mag_generic[mag_size_class(size)];
 	while (i < nr) {
 		preempt_disable();
-		if (!this_cpu_read(mag_busy) && !static_branch_unlikely(&mag_debug_key)) {
-			this_cpu_write(mag_busy, 1);
-			barrier();
+		if (mag_busy_enter() && !static_branch_unlikely(&mag_debug_key)) {
 			m = this_cpu_read(pool->cpu->loaded);
 			n = min_t(size_t, m->rounds, nr - i);
 			m->rounds -= n;
 			memcpy(&objs[i], &m->objs[m->rounds], n * sizeof(void *));
 			i += n;
-			barrier();
-			this_cpu_write(mag_busy, 0);
 		}
+		mag_busy_exit();
 		preempt_enable();
 		if (i < nr) {
 			objs[i] = mag_alloc_slow(pool, gfp);
@@ -384,12 +430,8 @@ EXPORT_SYMBOL_GPL(mag_cache_create);
  */
 void *mag_cache_alloc(struct mag_cache *cache, gfp_t gfp)
 {
-	void *obj;
-
-	might_alloc(gfp);
-	obj = mag_pool_alloc(&cache->pool, gfp);
-	init_obj(&cache->pool, obj, gfp);
-	return obj;
+	mag_might_alloc(gfp);
+	return pool_alloc(&cache->pool, gfp);
 }
 EXPORT_SYMBOL_GPL(mag_cache_alloc);
 
@@ -407,8 +449,7 @@ void mag_cache_free(struct mag_cache *cache, void *obj)
 		return;
 	if (static_branch_unlikely(&mag_debug_key))
 		return free_other(obj);
-	fini_obj(&cache->pool, obj);
-	mag_pool_free(&cache->pool, obj);
+	pool_free(&cache->pool, obj);
 }
 EXPORT_SYMBOL_GPL(mag_cache_free);
 
@@ -458,7 +499,19 @@ int mag_api_init(void)
 {
 	static char names[MAG_NR_CLASSES][16];
 	unsigned int cls;
+	int cpu;
 
+	mag_dummy_cpu = alloc_percpu(struct mag_cpu);
+	if (!mag_dummy_cpu)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		per_cpu_ptr(mag_dummy_cpu, cpu)->loaded = &mag_sentinel;
+		per_cpu_ptr(mag_dummy_cpu, cpu)->prev = &mag_sentinel;
+	}
+	for (cls = 0; cls < MAG_POOL_SLOTS; cls++) {
+		mag_generic[cls].cpu = mag_dummy_cpu;
+		mag_generic[cls].name = "invalid";
+	}
 	for (cls = 1; cls < MAG_NR_CLASSES; cls++) {
 		snprintf(names[cls], sizeof(names[cls]), "mag-%u", mag_class_size[cls]);
 		mag_generic[cls].generic = true;
@@ -485,4 +538,6 @@ void mag_api_exit(void)
 			kfree(container_of(pool, struct mag_cache, pool));
 	}
 	mutex_unlock(&mag_pools_mutex);
+	free_percpu(mag_dummy_cpu);
+	mag_dummy_cpu = NULL;
 }

@@ -41,7 +41,7 @@
  * byte: an arena-aligned pointer is a huge (page allocator) object.
  */
 #define MAG_ARENA_ORDER		9
-#define MAG_ARENA_PAGES		(1U << MAG_ARENA_ORDER)
+#define MAG_ARENA_PAGES		BIT(MAG_ARENA_ORDER)
 #define MAG_ARENA_SIZE		(PAGE_SIZE << MAG_ARENA_ORDER)
 #define MAG_HDR_PAGES		2
 #define MAG_ARENA_MAGIC		0x6d616761	/* "maga" */
@@ -138,7 +138,7 @@ struct mag_span {
  * @arenas_released: arenas given back to the kernel, ever
  */
 struct mag_heap {
-	spinlock_t lock;
+	spinlock_t lock;	/* see above */
 	int node;
 	struct list_head free[MAG_BLOCK_MAX_ORDER + 1];
 	struct list_head arenas;
@@ -207,7 +207,7 @@ struct mag_cpu {
  * @bad_frees: double or foreign frees caught returning to spans
  */
 struct mag_central {
-	spinlock_t lock;
+	spinlock_t lock;	/* see above */
 	struct list_head partial;
 	struct list_head full;
 	struct mag_magazine *full_mags;
@@ -249,7 +249,7 @@ struct mag_pool {
 	struct mag_central **central;
 	const char *name;
 	struct list_head link;
-};
+} ____cacheline_aligned;
 
 /*
  * Flags for magalloc's own memory (arenas, span descriptors, magazines):
@@ -280,18 +280,24 @@ static inline size_t mag_line_size(size_t size)
  */
 #if IS_ENABLED(CONFIG_KUNIT)
 DECLARE_STATIC_KEY_FALSE(mag_trace_key);
-void mag_trace_access(const volatile void *addr, bool write);
+void mag_trace_access(const void *addr, bool write);
 #define mag_trace(addr, write)						\
 	do {								\
 		if (static_branch_unlikely(&mag_trace_key))		\
 			mag_trace_access(addr, write);			\
 	} while (0)
 #else
-#define mag_trace(addr, write) do { } while (0)
+static inline void mag_trace(const void *addr, bool write) { }
 #endif
 
-/* api.c */
-extern struct mag_pool mag_generic[MAG_NR_CLASSES];
+/*
+ * api.c.  mag_generic[] has an entry for every value of a u8 class byte:
+ * entries 0 and MAG_NR_CLASSES up are dummies whose magazines are the
+ * sentinel, so mag_free() indexes it without a bounds check and any
+ * pointer that is not a generic object falls to the slow path.
+ */
+#define MAG_POOL_SLOTS	256
+extern struct mag_pool mag_generic[MAG_POOL_SLOTS];
 int mag_api_init(void);
 void mag_api_exit(void);
 
@@ -304,7 +310,7 @@ static __always_inline unsigned int mag_size_class(size_t size)
 }
 
 /* magazine.c: the per-CPU layer */
-DECLARE_PER_CPU(u8, mag_busy);
+DECLARE_PER_CPU_ALIGNED(u8, mag_busy);
 DECLARE_STATIC_KEY_FALSE(mag_debug_key);
 void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp);
 void mag_free_slow(struct mag_pool *pool, void *obj);
@@ -312,25 +318,41 @@ struct mag_magazine *mag_magazine_alloc(struct mag_pool *pool, gfp_t gfp, int no
 void mag_cpu_drain(struct mag_pool *pool, int cpu);
 
 /*
- * The fast paths.  With preemption off, and this CPU's busy mark set so
- * that an interrupt landing here takes the locked slow path instead of
- * touching the same magazine, pop or push one pointer on this CPU's loaded
- * magazine.  No lock, no atomic instruction; the lines touched are this
- * CPU's busy mark, its struct mag_cpu for the pool and its magazine.
- * Compiler barriers keep the magazine accesses inside the marked region.
+ * The busy mark.  Every user of this CPU's magazines (fast paths, slow
+ * paths, drains) increments it with preemption off and proceeds only if it
+ * was zero, then decrements it.  An interrupt that lands inside such a
+ * region finds it non-zero and takes the locked central path, which never
+ * touches per-CPU magazines.  Plain per-CPU increments: no lock, no atomic
+ * instruction.  The compiler barriers keep magazine accesses inside.
  */
-static __always_inline void *mag_pool_alloc(struct mag_pool *pool, gfp_t gfp)
+static __always_inline bool mag_busy_enter(void)
+{
+	this_cpu_inc(mag_busy);
+	barrier();
+	mag_trace(this_cpu_ptr(&mag_busy), true);
+	return this_cpu_read(mag_busy) == 1;
+}
+
+static __always_inline void mag_busy_exit(void)
+{
+	barrier();
+	this_cpu_dec(mag_busy);
+	mag_trace(this_cpu_ptr(&mag_busy), true);
+}
+
+/*
+ * The fast paths: pop or push one pointer on this CPU's loaded magazine.
+ * The lines touched are this CPU's busy mark, its struct mag_cpu for the
+ * pool and its magazine, all written by this CPU alone.
+ */
+static __always_inline void *mag_fast_pop(struct mag_pool *pool)
 {
 	struct mag_magazine *m;
-	void *obj;
+	void *obj = NULL;
 
 	preempt_disable();
-	mag_trace(this_cpu_ptr(&mag_busy), false);
-	if (likely(!this_cpu_read(mag_busy))) {
-		this_cpu_write(mag_busy, 1);
-		barrier();
+	if (likely(mag_busy_enter())) {
 		m = this_cpu_read(pool->cpu->loaded);
-		mag_trace(this_cpu_ptr(&mag_busy), true);
 		mag_trace(&pool->cpu, false);
 		mag_trace(this_cpu_ptr(pool->cpu), false);
 		mag_trace(&m->rounds, false);
@@ -338,51 +360,35 @@ static __always_inline void *mag_pool_alloc(struct mag_pool *pool, gfp_t gfp)
 			obj = m->objs[--m->rounds];
 			mag_trace(&m->rounds, true);
 			mag_trace(&m->objs[m->rounds], false);
-			barrier();
-			this_cpu_write(mag_busy, 0);
-			mag_trace(this_cpu_ptr(&mag_busy), true);
-			preempt_enable();
-			return obj;
 		}
-		barrier();
-		this_cpu_write(mag_busy, 0);
 	}
+	mag_busy_exit();
 	preempt_enable();
-	return mag_alloc_slow(pool, gfp);
+	return obj;
 }
 
-/* @obj must belong to @pool and to this CPU's node (checked by callers). */
-static __always_inline void mag_pool_free(struct mag_pool *pool, void *obj)
+/* False if the object could not be pushed: full magazine, remote node, busy. */
+static __always_inline bool mag_fast_push(struct mag_pool *pool, void *obj, int node)
 {
 	struct mag_magazine *m;
+	bool done = false;
 
 	preempt_disable();
-	mag_trace(this_cpu_ptr(&mag_busy), false);
-	if (likely(!this_cpu_read(mag_busy))) {
-		this_cpu_write(mag_busy, 1);
-		barrier();
+	if (likely(mag_busy_enter())) {
 		m = this_cpu_read(pool->cpu->loaded);
-		mag_trace(this_cpu_ptr(&mag_busy), true);
 		mag_trace(&pool->cpu, false);
 		mag_trace(this_cpu_ptr(pool->cpu), false);
 		mag_trace(&m->rounds, false);
-		mag_trace(&mag_arena_of(obj)->node, false);
-		if (likely(m->rounds < m->size &&
-			   mag_arena_of(obj)->node == numa_mem_id())) {
+		if (likely(m->rounds < m->size && node == numa_mem_id())) {
 			m->objs[m->rounds++] = obj;
 			mag_trace(&m->rounds, true);
 			mag_trace(&m->objs[m->rounds - 1], true);
-			barrier();
-			this_cpu_write(mag_busy, 0);
-			mag_trace(this_cpu_ptr(&mag_busy), true);
-			preempt_enable();
-			return;
+			done = true;
 		}
-		barrier();
-		this_cpu_write(mag_busy, 0);
 	}
+	mag_busy_exit();
 	preempt_enable();
-	mag_free_slow(pool, obj);
+	return done;
 }
 
 /* central.c */

@@ -26,13 +26,13 @@
 #include <linux/cpuhotplug.h>
 #include <linux/module.h>
 #include <linux/shrinker.h>
-#include <linux/version.h>
 #include <linux/workqueue.h>
 
 #include "internal.h"
 
 LIST_HEAD(mag_pools);
 LIST_HEAD(mag_zombies);
+/* protects mag_pools and mag_zombies; see the lock order in internal.h */
 DEFINE_MUTEX(mag_pools_mutex);
 
 atomic_long_t mag_bad_frees;
@@ -83,7 +83,7 @@ void mag_set_debug(bool on)
 void mag_report_bad_free(const void *obj, const char *why)
 {
 	atomic_long_inc(&mag_bad_frees);
-	pr_err_ratelimited("bad free of %px: %s; ignored\n", obj, why);
+	pr_err_ratelimited("bad free of %p: %s; ignored\n", obj, why);
 }
 
 static int mag_cpu_dead(unsigned int cpu)
@@ -108,16 +108,13 @@ static void drain_this_cpu(bool all)
 
 		preempt_disable();
 		/* A task-context walker never finds the mark set, but be sure. */
-		if (!this_cpu_read(mag_busy)) {
-			this_cpu_write(mag_busy, 1);
-			barrier();
+		if (mag_busy_enter()) {
 			pc = this_cpu_ptr(pool->cpu);
 			if (all || pc->slow == pc->trimmed_at)
 				mag_cpu_drain(pool, smp_processor_id());
 			pc->trimmed_at = pc->slow;
-			barrier();
-			this_cpu_write(mag_busy, 0);
 		}
+		mag_busy_exit();
 		preempt_enable();
 	}
 	mutex_unlock(&mag_pools_mutex);
@@ -127,7 +124,8 @@ static void drain_this_cpu(bool all)
  * schedule_on_each_cpu() is not exported: the same, with one work item per
  * CPU, serialized by a mutex so the items are never reused while pending.
  */
-static DEFINE_PER_CPU(struct work_struct, cpu_work);
+/* Written by the CPU that queues it: kept off the lines of hot data. */
+static DEFINE_PER_CPU_ALIGNED(struct work_struct, cpu_work);
 static DEFINE_MUTEX(cpu_work_mutex);
 
 static void run_on_each_cpu(work_func_t fn)
@@ -262,7 +260,8 @@ static unsigned long mag_scan(struct shrinker *s, struct shrink_control *sc)
 	return pages ?: SHRINK_STOP;
 }
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+/* shrinker_alloc() came with SHRINKER_ALLOCATED in 6.7. */
+#ifdef SHRINKER_ALLOCATED
 static struct shrinker *mag_shrinker;
 
 static int shrinker_init(void)

@@ -7,7 +7,9 @@
  * which is always full or empty.  A fast path is a pointer pop or push on
  * this CPU's own lines, with preemption off and this CPU's busy mark set.
  *
- * Slow paths (here) run when @loaded is empty on alloc or full on free:
+ * Slow paths (here) run when @loaded is empty on alloc or full on free, or
+ * when the busy mark (internal.h) shows an interrupted user of the
+ * magazines on this CPU:
  *
  *   alloc: if @prev is full, swap the two and pop.  Else, under the node
  *          central's lock, trade the empty @prev for a full magazine from
@@ -22,7 +24,9 @@
  * them: an interrupt (hardirq or softirq) that lands inside a marked region
  * sees the mark and goes to the locked central path, which never touches
  * per-CPU magazines.  Memory is never allocated inside a marked region;
- * magazines are allocated outside it and handed in.
+ * magazines are allocated outside it and handed in.  The central lock is
+ * taken inside a marked region with interrupts disabled, so an interrupt
+ * can never wait on a lock its CPU holds.
  *
  * Objects in a CPU's magazines always belong to that CPU's node: a free of
  * a remote-node object goes straight to its own node's central.
@@ -32,7 +36,8 @@
 
 #include "internal.h"
 
-DEFINE_PER_CPU(u8, mag_busy);
+/* On a line of its own: only this CPU writes it. */
+DEFINE_PER_CPU_ALIGNED(u8, mag_busy);
 DEFINE_STATIC_KEY_FALSE(mag_debug_key);
 
 struct mag_magazine mag_sentinel;
@@ -73,12 +78,19 @@ static void push(struct mag_magazine *m, void *obj)
 static void *refill(struct mag_cpu *pc, struct mag_central *c,
 		    struct mag_magazine **spare)
 {
-	struct mag_magazine *m = pc->prev;
+	struct mag_magazine *m = pc->loaded;
 	unsigned long flags;
 	void *obj = NULL;
 
+	/*
+	 * The task may have moved to another CPU since its fast path missed:
+	 * this CPU's loaded magazine may have objects.
+	 */
+	if (m->rounds)
+		return pop(m);
 	mag_trace(pc, true);
 	pc->slow++;
+	m = pc->prev;
 	if (m->rounds) {
 		pc->prev = pc->loaded;
 		pc->loaded = m;
@@ -125,16 +137,15 @@ void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp)
 
 		preempt_disable();
 		c = pool->central[numa_mem_id()];
-		if (this_cpu_read(mag_busy) || static_branch_unlikely(&mag_debug_key)) {
+		if (mag_busy_enter() && !static_branch_unlikely(&mag_debug_key)) {
+			obj = refill(this_cpu_ptr(pool->cpu), c, &spare);
+			mag_busy_exit();
+			preempt_enable();
+		} else {
+			/* an interrupted magazine user on this CPU, or debug */
+			mag_busy_exit();
 			preempt_enable();
 			obj = mag_central_alloc_one(c);
-		} else {
-			this_cpu_write(mag_busy, 1);
-			barrier();
-			obj = refill(this_cpu_ptr(pool->cpu), c, &spare);
-			barrier();
-			this_cpu_write(mag_busy, 0);
-			preempt_enable();
 		}
 		if (obj)
 			break;
@@ -149,11 +160,17 @@ void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp)
 static bool flush(struct mag_cpu *pc, struct mag_central *c, void *obj,
 		  struct mag_magazine **spare)
 {
-	struct mag_magazine *m = pc->prev;
+	struct mag_magazine *m = pc->loaded;
 	unsigned long flags;
 
+	/* As in refill(): this may not be the CPU whose magazine was full. */
+	if (m->rounds < m->size) {
+		push(m, obj);
+		return true;
+	}
 	mag_trace(pc, true);
 	pc->slow++;
+	m = pc->prev;
 	if (m != &mag_sentinel && !m->rounds) {
 		pc->prev = pc->loaded;
 		pc->loaded = m;
@@ -183,17 +200,15 @@ void mag_free_slow(struct mag_pool *pool, void *obj)
 
 	for (;;) {
 		preempt_disable();
-		if (this_cpu_read(mag_busy) || node != numa_mem_id() ||
+		if (!mag_busy_enter() || node != numa_mem_id() ||
 		    static_branch_unlikely(&mag_debug_key)) {
+			mag_busy_exit();
 			preempt_enable();
 			mag_central_free_obj(obj);
 			break;
 		}
-		this_cpu_write(mag_busy, 1);
-		barrier();
 		done = flush(this_cpu_ptr(pool->cpu), pool->central[node], obj, &spare);
-		barrier();
-		this_cpu_write(mag_busy, 0);
+		mag_busy_exit();
 		preempt_enable();
 		if (done)
 			break;

@@ -4,8 +4,8 @@
  *
  * Load brings the levels up from the bottom (page heap, pools, lifecycle
  * hooks, then the device); unload takes them down in reverse, drains every
- * magazine, reports what consumers still hold and gives every page back.  The ioctl ABI is described in
- * uapi/linux/magalloc.h and Documentation/userspace-api.rst.
+ * magazine, reports what consumers still hold and gives every page back.
+ * The ioctl ABI is described in uapi/linux/magalloc.h.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

@@ -148,7 +148,6 @@ static struct mag_arena *block_alloc(struct mag_heap *h, unsigned int order,
 	return a;
 }
 
-
 /* Add a new arena to @h.  May sleep if @gfp allows. */
 static int heap_grow(struct mag_heap *h, gfp_t gfp)
 {

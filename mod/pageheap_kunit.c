@@ -155,7 +155,8 @@ static void buddy_random_sequence(struct kunit *test)
 			unsigned int p;
 
 			for (p = 0; p < s->npages; p++)
-				KUNIT_ASSERT_PTR_EQ(test, mag_span_of(s->base + (p << PAGE_SHIFT)), s);
+				KUNIT_ASSERT_PTR_EQ(test, s,
+						    mag_span_of(s->base + (p << PAGE_SHIFT)));
 		}
 	}
 	KUNIT_EXPECT_GT(test, allocs, 300U);

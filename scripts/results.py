@@ -7,7 +7,8 @@ Usage: results.py NAME LOG [--kunit KUNIT_PY] [--expect-ksft N]
 Counts, for one boot:
   - the boot itself: passes only if the guest reached "@@MAG END" and the
     console holds no kernel BUG, WARNING, Oops, KASAN, lockdep, kmemleak or
-    panic report (a splat fails the run even when every test passed);
+    panic report (a splat fails the run even when every test passed), and
+    magalloc reported no object or page still held at unload;
   - each insmod and rmmod the guest init reported;
   - KUnit cases, parsed by the kernel's own `kunit.py parse` (--kunit);
   - kselftest cases, from each binary's "# Totals:" line; a binary that
@@ -23,7 +24,9 @@ SPLATS = re.compile(
     r'BUG:|WARNING:|Oops|KASAN:|kmemleak: .*suspected|unreferenced object|'
     r'possible recursive locking|possible circular locking|'
     r'inconsistent lock state|suspicious RCU usage|Kernel panic|'
-    r'general protection fault|UBSAN:|Call Trace:|INFO: task .* blocked')
+    r'general protection fault|UBSAN:|Call Trace:|INFO: task .* blocked|'
+    # magalloc's own unload report: every test frees what it allocates
+    r'still allocated at unload|still held at unload|still in use')
 MARK = re.compile(r'@@MAG (\S+)(?: (.*))?$')
 TOTALS = re.compile(r'# Totals: pass:(\d+) fail:(\d+) xfail:(\d+) xpass:(\d+) '
                     r'skip:(\d+) error:(\d+)')
