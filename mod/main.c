@@ -25,53 +25,22 @@ MODULE_PARM_DESC(dev_mode, "permission bits of /dev/magalloc (default 0600)");
 static struct dentry *mag_debugfs;
 
 /**
- * mag_query_fill() - validate and answer a MAGALLOC_IOC_QUERY request
+ * mag_query_fill() - validate a MAGALLOC_IOC_QUERY request and answer the
+ *	parts that do not depend on the heap
  * @q: the request as copied from userspace; answered in place
  *
  * Return: 0, or -EINVAL if @q->flags or any reserved field is not zero.
  */
 int mag_query_fill(struct magalloc_query *q)
 {
-	int i;
-
-	if (q->flags)
+	if (q->flags || memchr_inv(q->reserved, 0, sizeof(q->reserved)))
 		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(q->reserved); i++)
-		if (q->reserved[i])
-			return -EINVAL;
 	q->abi_version = MAGALLOC_ABI_VERSION;
 	q->page_size = PAGE_SIZE;
 	q->nr_classes = MAG_NR_CLASSES - 1;
 	q->max_small_size = MAG_MAX_SMALL;
 	return 0;
 }
-
-static long mag_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
-{
-	void __user *uarg = (void __user *)arg;
-	struct magalloc_query q;
-	int ret;
-
-	switch (cmd) {
-	case MAGALLOC_IOC_QUERY:
-		if (copy_from_user(&q, uarg, sizeof(q)))
-			return -EFAULT;
-		ret = mag_query_fill(&q);
-		if (ret)
-			return ret;
-		if (copy_to_user(uarg, &q, sizeof(q)))
-			return -EFAULT;
-		return 0;
-	default:
-		return -ENOTTY;
-	}
-}
-
-static const struct file_operations mag_fops = {
-	.owner		= THIS_MODULE,
-	.unlocked_ioctl	= mag_ioctl,
-	.compat_ioctl	= compat_ptr_ioctl,
-};
 
 struct miscdevice mag_miscdev = {
 	.minor	= MISC_DYNAMIC_MINOR,
@@ -113,6 +82,13 @@ static int mag_stats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(mag_stats);
 
+static int mag_heaps_show(struct seq_file *m, void *v)
+{
+	mag_uheaps_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mag_heaps);
+
 static int __init magalloc_init(void)
 {
 	int ret;
@@ -126,18 +102,24 @@ static int __init magalloc_init(void)
 	ret = mag_lifecycle_init();
 	if (ret)
 		goto out_api;
+	ret = mag_uheap_init();
+	if (ret)
+		goto out_lifecycle;
 	mag_miscdev.mode = dev_mode & 0777;
 	ret = misc_register(&mag_miscdev);
 	if (ret) {
 		pr_err("cannot register /dev/magalloc: %d\n", ret);
-		goto out_lifecycle;
+		goto out_uheap;
 	}
 	mag_debugfs = debugfs_create_dir("magalloc", NULL);
 	debugfs_create_file("stats", 0444, mag_debugfs, NULL, &mag_stats_fops);
+	debugfs_create_file("heaps", 0444, mag_debugfs, NULL, &mag_heaps_fops);
 	pr_info("loaded: %u size classes up to %u bytes, /dev/magalloc minor %d\n",
 		MAG_NR_CLASSES - 1, MAG_MAX_SMALL, mag_miscdev.minor);
 	return 0;
 
+out_uheap:
+	mag_uheap_exit();
 out_lifecycle:
 	mag_lifecycle_exit();
 out_api:
@@ -151,6 +133,7 @@ static void __exit magalloc_exit(void)
 {
 	debugfs_remove_recursive(mag_debugfs);
 	misc_deregister(&mag_miscdev);
+	mag_uheap_exit();
 	mag_lifecycle_exit();
 	mag_api_exit();
 	mag_heap_exit();

@@ -22,7 +22,7 @@ static void query_rejects_flags(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, mag_query_fill(&q), -EINVAL);
 	q.flags = 0;
-	q.reserved[2] = 1;
+	q.reserved[1] = 1;
 	KUNIT_EXPECT_EQ(test, mag_query_fill(&q), -EINVAL);
 	KUNIT_EXPECT_EQ(test, q.abi_version, 0);
 }

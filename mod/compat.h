@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What differs between the kernels magalloc builds for (6.1 and 6.12).
+ * Version tests live here and nowhere else.
+ */
+#ifndef _MAGALLOC_COMPAT_H
+#define _MAGALLOC_COMPAT_H
+
+#include <linux/mm.h>
+#include <linux/version.h>
+
+/* vm_flags became read-only behind vm_flags_set() in 6.3. */
+static inline void mag_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
+#endif /* _MAGALLOC_COMPAT_H */

@@ -1,0 +1,756 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * magalloc userspace heaps: /dev/magalloc.
+ *
+ * Every open() makes a heap: a range of heap_size_mb MiB of offsets that
+ * the opener mmap()s MAP_SHARED at offset 0.  The heap is a small copy of
+ * the kernel allocator's lower two levels, over offsets instead of kernel
+ * addresses:
+ *
+ *  - a buddy allocator over the range's pages (one bitmap of free block
+ *    heads per order), serving spans and large objects with exact page
+ *    counts;
+ *  - per size class, partial and full spans with allocation bitmaps: the
+ *    heap's own central lists.  A heap's spans never hold kernel objects
+ *    or another heap's (Go keeps scan and noscan spans apart the same way).
+ *
+ * The per-thread magazines of this design live in userspace, in
+ * libmagalloc, which refills and drains them with the bulk ioctls.
+ *
+ * Pages: a page of the range gets memory only when a mapping first touches
+ * it while an allocated span or large object covers it.  The fault
+ * handler allocates it zeroed, charged (__GFP_ACCOUNT) to the memory
+ * cgroup of the process that opened the heap, and maps it by pfn.  Pages
+ * no live span covers are not mapped: touching them raises SIGBUS.  When a
+ * span or large object goes back to the buddy, its pages are unmapped from
+ * every mapping of the heap (each heap has its own address_space, from a
+ * private pseudo filesystem, so forked children's mappings are found too)
+ * and freed, so a page never carries data into another span's life.
+ *
+ * The heap's byte cap bounds the pages of its spans and large objects.
+ * The last close (of the opener and every fork or SCM_RIGHTS copy) frees
+ * everything.
+ *
+ * Locking: heap->lock (a mutex) protects the whole heap and is taken by
+ * the ioctls and the fault handler (with mmap_lock held: mmap_lock ->
+ * heap->lock).  Nothing copies from or to userspace under it: a user
+ * buffer may itself lie in the heap's mapping.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bitmap.h>
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/memcontrol.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/pseudo_fs.h>
+#include <linux/sched/mm.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
+
+#include "compat.h"
+#include "internal.h"
+
+static unsigned int heap_size_mb = 64;
+module_param(heap_size_mb, uint, 0444);
+MODULE_PARM_DESC(heap_size_mb, "bytes of each userspace heap's range, MiB (default 64)");
+
+static unsigned int heap_cap_mb = 64;
+module_param(heap_cap_mb, uint, 0644);
+MODULE_PARM_DESC(heap_cap_mb, "default byte cap of a new userspace heap, MiB (default 64)");
+
+/* Largest buddy block, and so largest object: 4 MiB. */
+#define UH_MAX_ORDER	10
+#define UH_MAX_ALLOC	(PAGE_SIZE << UH_MAX_ORDER)
+#define MAGALLOC_FS_MAGIC	0x6d616766	/* "magf" */
+
+/**
+ * struct mag_uspan - a span or large object of a userspace heap
+ * @link: in its class's partial or full list (large objects: none)
+ * @first: first page index in the range
+ * @npages: pages
+ * @order: buddy order of the block
+ * @cls: size class, or 0 for a large object
+ * @nr_objs: objects
+ * @nr_free: objects not allocated
+ * @alloc: bitmap, a bit per object, set while allocated
+ */
+struct mag_uspan {
+	struct list_head link;
+	unsigned long first;
+	unsigned int npages;
+	u8 order;
+	u8 cls;
+	u16 nr_objs;
+	u16 nr_free;
+	unsigned long alloc[];
+};
+
+/**
+ * struct mag_uheap - one open() of /dev/magalloc
+ * @lock: protects everything below
+ * @inode: owner of the heap's private address_space (the file's f_mapping)
+ * @memcg: memory cgroup of the opener, charged for the pages
+ * @npages: pages in the range
+ * @cap: byte cap
+ * @charged: bytes of spans and large objects held
+ * @resident: bytes of pages allocated (faulted in)
+ * @free_map: per order, a bit per page: a free block of that order starts
+ *	there
+ * @spans: page index -> span, for every page of every span
+ * @pages: page index -> struct page, for pages faulted in
+ * @partial: per class, spans with free objects
+ * @full: per class, spans without
+ * @nr_spans: per class, spans held
+ * @live: per class, objects allocated (index 0: large objects)
+ * @live_bytes: bytes of objects allocated
+ * @allocs: successful allocations, ever
+ * @frees: successful frees, ever
+ * @failed_allocs: allocations refused
+ * @bad_frees: frees refused
+ * @bad_requests: ioctls refused for bad arguments
+ * @link: in mag_uheaps, for debugfs
+ */
+struct mag_uheap {
+	struct mutex lock;
+	struct inode *inode;
+	struct mem_cgroup *memcg;
+	unsigned long npages;
+	u64 cap;
+	u64 charged;
+	u64 resident;
+	unsigned long *free_map[UH_MAX_ORDER + 1];
+	struct xarray spans;
+	struct xarray pages;
+	struct list_head partial[MAG_NR_CLASSES];
+	struct list_head full[MAG_NR_CLASSES];
+	unsigned long nr_spans[MAG_NR_CLASSES];
+	unsigned long live[MAG_NR_CLASSES];
+	u64 live_bytes;
+	u64 allocs;
+	u64 frees;
+	u64 failed_allocs;
+	u64 bad_frees;
+	u64 bad_requests;
+	struct list_head link;
+};
+
+static LIST_HEAD(mag_uheaps);
+static DEFINE_MUTEX(mag_uheaps_mutex);	/* protects mag_uheaps */
+static struct vfsmount *mag_mnt;
+
+/* ---- the buddy over page indices ---- */
+
+static void block_set(struct mag_uheap *h, unsigned long pg, unsigned int order)
+{
+	__set_bit(pg, h->free_map[order]);
+}
+
+/* Free pages [pg, pg + 2^order) and merge with free buddies. */
+static void buddy_free(struct mag_uheap *h, unsigned long pg, unsigned int order)
+{
+	while (order < UH_MAX_ORDER) {
+		unsigned long buddy = pg ^ (1UL << order);
+
+		if (buddy >= h->npages || !test_bit(buddy, h->free_map[order]))
+			break;
+		__clear_bit(buddy, h->free_map[order]);
+		pg &= ~(1UL << order);
+		order++;
+	}
+	block_set(h, pg, order);
+}
+
+static void free_range(struct mag_uheap *h, unsigned long pg, unsigned long end)
+{
+	while (pg < end) {
+		unsigned int order = min_t(unsigned int, pg ? __ffs(pg) : UH_MAX_ORDER,
+					   ilog2(end - pg));
+
+		order = min_t(unsigned int, order, UH_MAX_ORDER);
+		buddy_free(h, pg, order);
+		pg += 1UL << order;
+	}
+}
+
+/* Take a block of 2^order pages, splitting a larger one; -1 if none. */
+static long buddy_alloc(struct mag_uheap *h, unsigned int order)
+{
+	unsigned int o;
+	unsigned long pg;
+
+	for (o = order; o <= UH_MAX_ORDER; o++) {
+		pg = find_first_bit(h->free_map[o], h->npages);
+		if (pg < h->npages)
+			break;
+	}
+	if (o > UH_MAX_ORDER)
+		return -1;
+	__clear_bit(pg, h->free_map[o]);
+	while (o > order) {
+		o--;
+		block_set(h, pg + (1UL << o), o);
+	}
+	return pg;
+}
+
+/* ---- spans ---- */
+
+static struct mag_uspan *span_new(struct mag_uheap *h, unsigned int npages,
+				  unsigned int cls)
+{
+	unsigned int nobj = cls ? mag_class_objects[cls] : 1;
+	unsigned int order = mag_order_of(npages);
+	struct mag_uspan *s;
+	unsigned long i;
+	long pg;
+
+	if (h->charged + ((u64)npages << PAGE_SHIFT) > h->cap)
+		return NULL;
+	s = kzalloc(struct_size(s, alloc, BITS_TO_LONGS(nobj)), GFP_KERNEL_ACCOUNT);
+	if (!s)
+		return NULL;
+	pg = buddy_alloc(h, order);
+	if (pg < 0)
+		goto fail;
+	for (i = 0; i < npages; i++)
+		if (xa_err(xa_store(&h->spans, pg + i, s, GFP_KERNEL_ACCOUNT)))
+			goto fail_xa;
+	if (npages < (1U << order))
+		free_range(h, pg + npages, pg + (1UL << order));
+	s->first = pg;
+	s->npages = npages;
+	s->order = order;
+	s->cls = cls;
+	s->nr_objs = nobj;
+	s->nr_free = nobj;
+	h->charged += (u64)npages << PAGE_SHIFT;
+	return s;
+
+fail_xa:
+	while (i--)
+		xa_erase(&h->spans, pg + i);
+	free_range(h, pg, pg + (1UL << order));
+fail:
+	kfree(s);
+	return NULL;
+}
+
+/* Unmap and free a span's pages, give its range back to the buddy. */
+static void span_release(struct mag_uheap *h, struct mag_uspan *s)
+{
+	unsigned long i;
+
+	unmap_mapping_range(h->inode->i_mapping, (loff_t)s->first << PAGE_SHIFT,
+			    (loff_t)s->npages << PAGE_SHIFT, 1);
+	for (i = s->first; i < s->first + s->npages; i++) {
+		struct page *page = xa_erase(&h->pages, i);
+
+		xa_erase(&h->spans, i);
+		if (page) {
+			__free_page(page);
+			h->resident -= PAGE_SIZE;
+		}
+	}
+	free_range(h, s->first, s->first + s->npages);
+	h->charged -= (u64)s->npages << PAGE_SHIFT;
+	kfree(s);
+}
+
+static u64 span_obj(struct mag_uspan *s, unsigned int i)
+{
+	return ((u64)s->first << PAGE_SHIFT) + (u64)i * mag_class_size[s->cls];
+}
+
+static int uheap_alloc_small(struct mag_uheap *h, unsigned int cls, u64 *off)
+{
+	struct mag_uspan *s;
+	unsigned int i;
+
+	if (list_empty(&h->partial[cls])) {
+		s = span_new(h, 1U << mag_class_order[cls], cls);
+		if (!s)
+			return -ENOMEM;
+		list_add(&s->link, &h->partial[cls]);
+		h->nr_spans[cls]++;
+	}
+	s = list_first_entry(&h->partial[cls], struct mag_uspan, link);
+	i = find_first_zero_bit(s->alloc, s->nr_objs);
+	__set_bit(i, s->alloc);
+	if (!--s->nr_free)
+		list_move(&s->link, &h->full[cls]);
+	*off = span_obj(s, i);
+	h->live[cls]++;
+	h->live_bytes += mag_class_size[cls];
+	return 0;
+}
+
+static int uheap_alloc(struct mag_uheap *h, u64 size, u64 *off)
+{
+	struct mag_uspan *s;
+	int ret = 0;
+
+	if (size <= MAG_MAX_SMALL) {
+		ret = uheap_alloc_small(h, mag_size_class(size), off);
+	} else {
+		s = span_new(h, DIV_ROUND_UP(size, PAGE_SIZE), 0);
+		if (s) {
+			*off = (u64)s->first << PAGE_SHIFT;
+			h->live[0]++;
+			h->live_bytes += (u64)s->npages << PAGE_SHIFT;
+		} else {
+			ret = -ENOMEM;
+		}
+	}
+	if (ret)
+		h->failed_allocs++;
+	else
+		h->allocs++;
+	return ret;
+}
+
+/* Free the object at @off; -EINVAL unless it is a live object here. */
+static int uheap_free(struct mag_uheap *h, u64 off)
+{
+	struct mag_uspan *s = NULL;
+	unsigned long rel;
+	unsigned int i, size;
+
+	if (off < ((u64)h->npages << PAGE_SHIFT))
+		s = xa_load(&h->spans, off >> PAGE_SHIFT);
+	if (!s)
+		goto bad;
+	rel = off - ((u64)s->first << PAGE_SHIFT);
+	if (!s->cls) {
+		if (rel)
+			goto bad;
+		h->live[0]--;
+		h->live_bytes -= (u64)s->npages << PAGE_SHIFT;
+		span_release(h, s);
+		h->frees++;
+		return 0;
+	}
+	size = mag_class_size[s->cls];
+	i = rel / size;
+	if (rel % size || i >= s->nr_objs || !test_bit(i, s->alloc))
+		goto bad;
+	__clear_bit(i, s->alloc);
+	h->live[s->cls]--;
+	h->live_bytes -= size;
+	h->frees++;
+	if (s->nr_free++ == 0)
+		list_move(&s->link, &h->partial[s->cls]);
+	if (s->nr_free == s->nr_objs) {
+		list_del(&s->link);
+		h->nr_spans[s->cls]--;
+		span_release(h, s);
+	}
+	return 0;
+bad:
+	h->bad_frees++;
+	return -EINVAL;
+}
+
+/* ---- the file ---- */
+
+static struct mag_uheap *uheap_create(void)
+{
+	struct mag_uheap *h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
+	unsigned int o, cls;
+
+	if (!h)
+		return NULL;
+	mutex_init(&h->lock);
+	xa_init(&h->spans);
+	xa_init(&h->pages);
+	for (cls = 0; cls < MAG_NR_CLASSES; cls++) {
+		INIT_LIST_HEAD(&h->partial[cls]);
+		INIT_LIST_HEAD(&h->full[cls]);
+	}
+	h->npages = ((u64)heap_size_mb << 20) >> PAGE_SHIFT;
+	h->cap = (u64)READ_ONCE(heap_cap_mb) << 20;
+	for (o = 0; o <= UH_MAX_ORDER; o++) {
+		h->free_map[o] = bitmap_zalloc(h->npages, GFP_KERNEL_ACCOUNT);
+		if (!h->free_map[o])
+			goto fail;
+	}
+	free_range(h, 0, h->npages);
+	h->inode = alloc_anon_inode(mag_mnt->mnt_sb);
+	if (IS_ERR(h->inode)) {
+		h->inode = NULL;
+		goto fail;
+	}
+	h->memcg = get_mem_cgroup_from_mm(current->mm);
+	return h;
+fail:
+	for (o = 0; o <= UH_MAX_ORDER; o++)
+		bitmap_free(h->free_map[o]);
+	kfree(h);
+	return NULL;
+}
+
+static void uheap_destroy(struct mag_uheap *h)
+{
+	struct mag_uspan *s;
+	unsigned long pg;
+	struct page *page;
+	unsigned int o;
+
+	/* No mapping is left: spans and pages go without unmapping. */
+	xa_for_each(&h->pages, pg, page)
+		__free_page(page);
+	xa_for_each(&h->spans, pg, s)
+		if (pg == s->first)
+			kfree(s);
+	xa_destroy(&h->pages);
+	xa_destroy(&h->spans);
+	for (o = 0; o <= UH_MAX_ORDER; o++)
+		bitmap_free(h->free_map[o]);
+	mem_cgroup_put(h->memcg);
+	iput(h->inode);
+	kfree(h);
+}
+
+static int mag_open(struct inode *inode, struct file *file)
+{
+	struct mag_uheap *h = uheap_create();
+
+	if (!h)
+		return -ENOMEM;
+	file->private_data = h;
+	file->f_mapping = h->inode->i_mapping;
+	mutex_lock(&mag_uheaps_mutex);
+	list_add_tail(&h->link, &mag_uheaps);
+	mutex_unlock(&mag_uheaps_mutex);
+	return 0;
+}
+
+static int mag_release(struct inode *inode, struct file *file)
+{
+	struct mag_uheap *h = file->private_data;
+
+	mutex_lock(&mag_uheaps_mutex);
+	list_del(&h->link);
+	mutex_unlock(&mag_uheaps_mutex);
+	uheap_destroy(h);
+	return 0;
+}
+
+static vm_fault_t mag_fault(struct vm_fault *vmf)
+{
+	struct mag_uheap *h = vmf->vma->vm_file->private_data;
+	unsigned long pg = vmf->pgoff;
+	struct mem_cgroup *old;
+	struct page *page;
+	vm_fault_t ret;
+
+	mutex_lock(&h->lock);
+	if (pg >= h->npages || !xa_load(&h->spans, pg)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
+	page = xa_load(&h->pages, pg);
+	if (!page) {
+		old = set_active_memcg(h->memcg);
+		page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT);
+		set_active_memcg(old);
+		if (!page || xa_err(xa_store(&h->pages, pg, page, GFP_KERNEL))) {
+			if (page)
+				__free_page(page);
+			ret = VM_FAULT_OOM;
+			goto out;
+		}
+		h->resident += PAGE_SIZE;
+	}
+	ret = vmf_insert_pfn(vmf->vma, vmf->address, page_to_pfn(page));
+out:
+	mutex_unlock(&h->lock);
+	return ret;
+}
+
+static const struct vm_operations_struct mag_vm_ops = {
+	.fault = mag_fault,
+};
+
+static int mag_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct mag_uheap *h = file->private_data;
+
+	if (!(vma->vm_flags & VM_SHARED) || vma->vm_pgoff ||
+	    vma_pages(vma) > h->npages)
+		return -EINVAL;
+	/* pfn-mapped, never grown by mremap(), shared with forked children */
+	mag_vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_ops = &mag_vm_ops;
+	return 0;
+}
+
+static int check_zero(const void *p, size_t len)
+{
+	return memchr_inv(p, 0, len) ? -EINVAL : 0;
+}
+
+static long ioc_query(struct mag_uheap *h, void __user *uarg)
+{
+	struct magalloc_query q;
+	struct magalloc_class c = {};
+	struct magalloc_class __user *uc;
+	unsigned int cls;
+
+	if (copy_from_user(&q, uarg, sizeof(q)))
+		return -EFAULT;
+	if (mag_query_fill(&q))
+		return -EINVAL;
+	q.heap_size = (u64)h->npages << PAGE_SHIFT;
+	q.max_alloc = min_t(u64, UH_MAX_ALLOC, q.heap_size);
+	q.cap = READ_ONCE(h->cap);
+	q.max_bulk = MAGALLOC_MAX_BULK;
+	uc = u64_to_user_ptr(q.classes);
+	for (cls = 1; cls < MAG_NR_CLASSES && cls <= q.classes_len; cls++) {
+		c.size = mag_class_size[cls];
+		c.span_bytes = PAGE_SIZE << mag_class_order[cls];
+		c.objects = mag_class_objects[cls];
+		if (copy_to_user(&uc[cls - 1], &c, sizeof(c)))
+			return -EFAULT;
+	}
+	return copy_to_user(uarg, &q, sizeof(q)) ? -EFAULT : 0;
+}
+
+static long ioc_alloc(struct mag_uheap *h, void __user *uarg)
+{
+	struct magalloc_alloc a;
+	int ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || a.reserved || !a.size || a.size > UH_MAX_ALLOC)
+		return -EINVAL;
+	mutex_lock(&h->lock);
+	ret = uheap_alloc(h, a.size, &a.offset);
+	mutex_unlock(&h->lock);
+	if (ret)
+		return ret;
+	if (copy_to_user(uarg, &a, sizeof(a))) {
+		mutex_lock(&h->lock);
+		uheap_free(h, a.offset);
+		mutex_unlock(&h->lock);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static long ioc_free(struct mag_uheap *h, void __user *uarg)
+{
+	struct magalloc_free f;
+	int ret;
+
+	if (copy_from_user(&f, uarg, sizeof(f)))
+		return -EFAULT;
+	if (f.flags || f.reserved)
+		return -EINVAL;
+	mutex_lock(&h->lock);
+	ret = uheap_free(h, f.offset);
+	mutex_unlock(&h->lock);
+	return ret;
+}
+
+static long ioc_bulk(struct mag_uheap *h, void __user *uarg, bool alloc)
+{
+	struct magalloc_bulk b;
+	u64 __user *uoffs;
+	u64 *offs;
+	long ret = 0;
+	u32 i;
+
+	if (copy_from_user(&b, uarg, sizeof(b)))
+		return -EFAULT;
+	if (b.flags || b.reserved || !b.count || b.count > MAGALLOC_MAX_BULK ||
+	    (alloc ? !b.size || b.size > MAG_MAX_SMALL : b.size))
+		return -EINVAL;
+	uoffs = u64_to_user_ptr(b.offsets);
+	offs = kmalloc_array(b.count, sizeof(*offs), GFP_KERNEL);
+	if (!offs)
+		return -ENOMEM;
+	if (!alloc && copy_from_user(offs, uoffs, b.count * sizeof(*offs))) {
+		ret = -EFAULT;
+		goto out;
+	}
+	mutex_lock(&h->lock);
+	for (i = 0; i < b.count; i++) {
+		ret = alloc ? uheap_alloc(h, b.size, &offs[i]) : uheap_free(h, offs[i]);
+		if (ret)
+			break;
+	}
+	mutex_unlock(&h->lock);
+	b.done = i;
+	if (alloc) {
+		if (i)
+			ret = 0;	/* partial success: done < count */
+		if (copy_to_user(uoffs, offs, i * sizeof(*offs)) ||
+		    copy_to_user(uarg, &b, sizeof(b))) {
+			mutex_lock(&h->lock);
+			while (i--)
+				uheap_free(h, offs[i]);
+			mutex_unlock(&h->lock);
+			ret = -EFAULT;
+		}
+	} else if (copy_to_user(uarg, &b, sizeof(b))) {
+		ret = -EFAULT;
+	}
+out:
+	kfree(offs);
+	return ret;
+}
+
+static long ioc_stats(struct mag_uheap *h, void __user *uarg)
+{
+	struct magalloc_class_stats cs[MAG_NR_CLASSES];
+	struct magalloc_stats st;
+	unsigned int cls, n;
+
+	if (copy_from_user(&st, uarg, sizeof(st)))
+		return -EFAULT;
+	if (st.flags || check_zero(st.reserved, sizeof(st.reserved)))
+		return -EINVAL;
+	mutex_lock(&h->lock);
+	st.cap = h->cap;
+	st.charged = h->charged;
+	st.resident = h->resident;
+	st.live_bytes = h->live_bytes;
+	st.allocs = h->allocs;
+	st.frees = h->frees;
+	st.failed_allocs = h->failed_allocs;
+	st.bad_frees = h->bad_frees;
+	st.bad_requests = h->bad_requests;
+	st.live_objects = 0;
+	for (cls = 0; cls < MAG_NR_CLASSES; cls++) {
+		st.live_objects += h->live[cls];
+		cs[cls].objects = h->live[cls];
+		cs[cls].spans = h->nr_spans[cls];
+		cs[cls].bytes = (u64)h->nr_spans[cls] << (PAGE_SHIFT + mag_class_order[cls]);
+	}
+	mutex_unlock(&h->lock);
+	n = min_t(unsigned int, st.classes_len, MAG_NR_CLASSES - 1);
+	if (n && copy_to_user(u64_to_user_ptr(st.classes), &cs[1], n * sizeof(cs[0])))
+		return -EFAULT;
+	return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+static long ioc_set_cap(struct mag_uheap *h, void __user *uarg)
+{
+	struct magalloc_cap c;
+	long ret = 0;
+
+	if (copy_from_user(&c, uarg, sizeof(c)))
+		return -EFAULT;
+	if (c.flags || c.reserved)
+		return -EINVAL;
+	mutex_lock(&h->lock);
+	if (c.cap > h->cap && !capable(CAP_SYS_RESOURCE))
+		ret = -EPERM;
+	else
+		h->cap = c.cap;
+	mutex_unlock(&h->lock);
+	return ret;
+}
+
+static long mag_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct mag_uheap *h = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	long ret;
+
+	switch (cmd) {
+	case MAGALLOC_IOC_QUERY:
+		ret = ioc_query(h, uarg);
+		break;
+	case MAGALLOC_IOC_ALLOC:
+		ret = ioc_alloc(h, uarg);
+		break;
+	case MAGALLOC_IOC_FREE:
+		ret = ioc_free(h, uarg);
+		break;
+	case MAGALLOC_IOC_ALLOC_BULK:
+		ret = ioc_bulk(h, uarg, true);
+		break;
+	case MAGALLOC_IOC_FREE_BULK:
+		ret = ioc_bulk(h, uarg, false);
+		break;
+	case MAGALLOC_IOC_STATS:
+		ret = ioc_stats(h, uarg);
+		break;
+	case MAGALLOC_IOC_SET_CAP:
+		ret = ioc_set_cap(h, uarg);
+		break;
+	default:
+		ret = -ENOTTY;
+		break;
+	}
+	if (ret == -EINVAL || ret == -EFAULT || ret == -ENOTTY) {
+		mutex_lock(&h->lock);
+		h->bad_requests++;
+		mutex_unlock(&h->lock);
+	}
+	return ret;
+}
+
+const struct file_operations mag_fops = {
+	.owner		= THIS_MODULE,
+	.open		= mag_open,
+	.release	= mag_release,
+	.mmap		= mag_mmap,
+	.unlocked_ioctl	= mag_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+/**
+ * mag_uheaps_show() - the class table of every open heap, for debugfs
+ * @m: the seq_file
+ */
+void mag_uheaps_show(struct seq_file *m)
+{
+	struct mag_uheap *h;
+	unsigned int cls, n = 0;
+
+	mutex_lock(&mag_uheaps_mutex);
+	list_for_each_entry(h, &mag_uheaps, link) {
+		mutex_lock(&h->lock);
+		seq_printf(m, "heap %u cap %llu charged %llu resident %llu live_bytes %llu allocs %llu frees %llu failed %llu bad_frees %llu bad_requests %llu\n",
+			   n++, h->cap, h->charged, h->resident, h->live_bytes,
+			   h->allocs, h->frees, h->failed_allocs, h->bad_frees,
+			   h->bad_requests);
+		for (cls = 0; cls < MAG_NR_CLASSES; cls++)
+			if (h->live[cls] || h->nr_spans[cls])
+				seq_printf(m, "  class %u size %u objects %lu spans %lu\n", cls,
+					   mag_class_size[cls], h->live[cls], h->nr_spans[cls]);
+		mutex_unlock(&h->lock);
+	}
+	mutex_unlock(&mag_uheaps_mutex);
+}
+
+static int mag_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, MAGALLOC_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type mag_fs_type = {
+	.name = "magalloc",
+	.init_fs_context = mag_fs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+int mag_uheap_init(void)
+{
+	mag_mnt = kern_mount(&mag_fs_type);
+	return PTR_ERR_OR_ZERO(mag_mnt);
+}
+
+void mag_uheap_exit(void)
+{
+	kern_unmount(mag_mnt);
+}
