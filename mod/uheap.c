@@ -117,7 +117,7 @@ struct mag_uspan {
  * @link: in mag_uheaps, for debugfs
  */
 struct mag_uheap {
-	struct mutex lock;
+	struct mutex lock;	/* see above */
 	struct inode *inode;
 	struct mem_cgroup *memcg;
 	unsigned long npages;
