@@ -12,7 +12,7 @@
 /* vm_flags became read-only behind vm_flags_set() in 6.3. */
 static inline void mag_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#if KERNEL_VERSION(6, 3, 0) <= LINUX_VERSION_CODE
 	vm_flags_set(vma, flags);
 #else
 	vma->vm_flags |= flags;
