@@ -24,6 +24,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bitmap.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 
 #include "internal.h"

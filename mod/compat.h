@@ -7,6 +7,7 @@
 #define _MAGALLOC_COMPAT_H
 
 #include <linux/mm.h>
+#include <linux/uidgid.h>
 #include <linux/version.h>
 
 /* vm_flags became read-only behind vm_flags_set() in 6.3. */
@@ -18,5 +19,16 @@ static inline void mag_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags
 	vma->vm_flags |= flags;
 #endif
 }
+
+/* struct device_type's devnode() takes a const device since 6.2. */
+#if KERNEL_VERSION(6, 2, 0) <= LINUX_VERSION_CODE
+#define MAG_DEVNODE_CONST const
+#else
+#define MAG_DEVNODE_CONST
+#endif
+
+struct device;
+char *mag_devnode(MAG_DEVNODE_CONST struct device *dev, umode_t *mode,
+		  kuid_t *uid, kgid_t *gid);
 
 #endif /* _MAGALLOC_COMPAT_H */

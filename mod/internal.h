@@ -22,7 +22,6 @@
 #include <linux/cache.h>
 #include <linux/list.h>
 #include <linux/log2.h>
-#include <linux/miscdevice.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/spinlock.h>
@@ -441,7 +440,7 @@ unsigned long mag_shrinker_run(struct shrink_control *sc);
 void mag_report_bad_free(const void *obj, const char *why);
 
 /* main.c: the character device */
-extern struct miscdevice mag_miscdev;
+extern struct device *mag_device;
 int mag_query_fill(struct magalloc_query *q);
 
 /* uheap.c: userspace heaps behind the character device */

@@ -11,16 +11,22 @@
 
 #include <linux/debugfs.h>
 #include <linux/fs.h>
-#include <linux/miscdevice.h>
+#include <linux/cdev.h>
+#include <linux/device.h>
 #include <linux/module.h>
 #include <linux/seq_file.h>
 #include <linux/uaccess.h>
 
+#include "compat.h"
 #include "internal.h"
 
 static umode_t dev_mode = 0600;
 module_param(dev_mode, ushort, 0444);
 MODULE_PARM_DESC(dev_mode, "permission bits of /dev/magalloc (default 0600)");
+
+static unsigned int dev_gid;
+module_param(dev_gid, uint, 0444);
+MODULE_PARM_DESC(dev_gid, "group owning /dev/magalloc (default 0, root)");
 
 static struct dentry *mag_debugfs;
 
@@ -42,11 +48,78 @@ int mag_query_fill(struct magalloc_query *q)
 	return 0;
 }
 
-struct miscdevice mag_miscdev = {
-	.minor	= MISC_DYNAMIC_MINOR,
-	.name	= "magalloc",
-	.fops	= &mag_fops,
+/*
+ * /dev/magalloc is a plain character device rather than a misc device so
+ * that its node can get a group (dev_gid) as well as a mode (dev_mode):
+ * devtmpfs asks the device type's devnode() for both.
+ */
+static dev_t mag_devt;
+static struct cdev mag_cdev;
+struct device *mag_device;
+
+/**
+ * mag_devnode() - mode and owner of the /dev/magalloc node
+ * @dev: the device
+ * @mode: set to dev_mode
+ * @uid: left as root
+ * @gid: set to dev_gid
+ *
+ * Return: NULL: the node keeps the device's name.
+ */
+char *mag_devnode(MAG_DEVNODE_CONST struct device *dev, umode_t *mode,
+		  kuid_t *uid, kgid_t *gid)
+{
+	if (mode)
+		*mode = dev_mode & 0777;
+	if (gid)
+		*gid = make_kgid(&init_user_ns, dev_gid);
+	return NULL;
+}
+
+static const struct device_type mag_device_type = {
+	.name = "magalloc",
+	.devnode = mag_devnode,
 };
+
+static void mag_device_release(struct device *dev)
+{
+	kfree(dev);
+}
+
+static int mag_chrdev_init(void)
+{
+	int ret;
+
+	ret = alloc_chrdev_region(&mag_devt, 0, 1, "magalloc");
+	if (ret)
+		return ret;
+	mag_device = kzalloc(sizeof(*mag_device), GFP_KERNEL);
+	if (!mag_device) {
+		unregister_chrdev_region(mag_devt, 1);
+		return -ENOMEM;
+	}
+	device_initialize(mag_device);
+	mag_device->devt = mag_devt;
+	mag_device->type = &mag_device_type;
+	mag_device->release = mag_device_release;
+	cdev_init(&mag_cdev, &mag_fops);
+	mag_cdev.owner = THIS_MODULE;
+	ret = dev_set_name(mag_device, "magalloc");
+	if (!ret)
+		ret = cdev_device_add(&mag_cdev, mag_device);
+	if (ret) {
+		put_device(mag_device);
+		unregister_chrdev_region(mag_devt, 1);
+	}
+	return ret;
+}
+
+static void mag_chrdev_exit(void)
+{
+	cdev_device_del(&mag_cdev, mag_device);
+	put_device(mag_device);
+	unregister_chrdev_region(mag_devt, 1);
+}
 
 static int mag_stats_show(struct seq_file *m, void *v)
 {
@@ -105,8 +178,7 @@ static int __init magalloc_init(void)
 	ret = mag_uheap_init();
 	if (ret)
 		goto out_lifecycle;
-	mag_miscdev.mode = dev_mode & 0777;
-	ret = misc_register(&mag_miscdev);
+	ret = mag_chrdev_init();
 	if (ret) {
 		pr_err("cannot register /dev/magalloc: %d\n", ret);
 		goto out_uheap;
@@ -114,8 +186,8 @@ static int __init magalloc_init(void)
 	mag_debugfs = debugfs_create_dir("magalloc", NULL);
 	debugfs_create_file("stats", 0444, mag_debugfs, NULL, &mag_stats_fops);
 	debugfs_create_file("heaps", 0444, mag_debugfs, NULL, &mag_heaps_fops);
-	pr_info("loaded: %u size classes up to %u bytes, /dev/magalloc minor %d\n",
-		MAG_NR_CLASSES - 1, MAG_MAX_SMALL, mag_miscdev.minor);
+	pr_info("loaded: %u size classes up to %u bytes, /dev/magalloc %u:%u\n",
+		MAG_NR_CLASSES - 1, MAG_MAX_SMALL, MAJOR(mag_devt), MINOR(mag_devt));
 	return 0;
 
 out_uheap:
@@ -132,7 +204,7 @@ out_heap:
 static void __exit magalloc_exit(void)
 {
 	debugfs_remove_recursive(mag_debugfs);
-	misc_deregister(&mag_miscdev);
+	mag_chrdev_exit();
 	mag_uheap_exit();
 	mag_lifecycle_exit();
 	mag_api_exit();

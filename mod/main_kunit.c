@@ -3,8 +3,10 @@
  * KUnit tests for main.c: the device node and the QUERY ioctl's checks.
  */
 #include <kunit/test.h>
+#include <linux/device.h>
 #include <linux/fs.h>
 
+#include "compat.h"
 #include "internal.h"
 
 static void query_answers(struct kunit *test)
@@ -29,9 +31,17 @@ static void query_rejects_flags(struct kunit *test)
 
 static void device_registered(struct kunit *test)
 {
-	KUNIT_EXPECT_NE(test, mag_miscdev.minor, MISC_DYNAMIC_MINOR);
-	KUNIT_EXPECT_NOT_NULL(test, mag_miscdev.this_device);
-	KUNIT_EXPECT_EQ(test, mag_miscdev.mode, 0600);
+	umode_t mode = 0;
+	kuid_t uid = GLOBAL_ROOT_UID;
+	kgid_t gid = KGIDT_INIT(1234);
+
+	KUNIT_ASSERT_NOT_NULL(test, mag_device);
+	KUNIT_EXPECT_TRUE(test, device_is_registered(mag_device));
+	KUNIT_EXPECT_NE(test, MAJOR(mag_device->devt), 0U);
+	/* the node devtmpfs makes: dev_mode and dev_gid, 0600 and root by default */
+	KUNIT_EXPECT_NULL(test, mag_devnode(mag_device, &mode, &uid, &gid));
+	KUNIT_EXPECT_EQ(test, mode, 0600);
+	KUNIT_EXPECT_TRUE(test, gid_eq(gid, GLOBAL_ROOT_GID));
 }
 
 static struct kunit_case main_cases[] = {
