@@ -59,8 +59,10 @@ static __always_inline void *init_obj(struct mag_pool *pool, void *obj, gfp_t gf
 /* Allocation from @pool; the slow path when its magazines are empty. */
 static __always_inline void *pool_alloc(struct mag_pool *pool, gfp_t gfp)
 {
-	void *obj = mag_fast_pop(pool);
+	void *obj = NULL;
 
+	if (!static_branch_unlikely(&mag_debug_key))
+		obj = mag_fast_pop(pool);
 	if (unlikely(!obj))
 		obj = mag_alloc_slow(pool, gfp);
 	return init_obj(pool, obj, gfp);
@@ -139,6 +141,8 @@ void *mag_alloc(size_t size, gfp_t gfp)
 		return alloc_other(size, gfp, NUMA_NO_NODE);
 	mag_might_alloc(gfp);
 	pool = &mag_generic[mag_size_class(size)];
+	if (static_branch_unlikely(&mag_debug_key))
+		return alloc_miss(pool, gfp);
 	obj = mag_fast_pop(pool);
 	if (unlikely(!obj))
 		return alloc_miss(pool, gfp);
@@ -309,16 +313,12 @@ void mag_free_bulk(size_t nr, void **objs)
 EXPORT_SYMBOL_GPL(mag_free_bulk);
 
 /*
- * Magazine capacity: about 32 KiB of objects, 2 to 62 of them, rounded up
- * to fill the power-of-two, whole-cache-line allocation the magazine gets
- * (6, 14, 30 or 62 objects with 64-byte lines).
+ * Magazine capacity: about 32 KiB of objects, at least 2 and at most 62
+ * (62 pointers and the header fill 512 bytes, eight cache lines).
  */
 static unsigned int magazine_size(unsigned int size)
 {
-	size_t bytes = mag_line_size(struct_size_t(struct mag_magazine, objs,
-						   clamp_t(unsigned int, SZ_32K / size, 2, 62)));
-
-	return (bytes - sizeof(struct mag_magazine)) / sizeof(void *);
+	return clamp_t(unsigned int, SZ_32K / size, 2, 62);
 }
 
 static int pool_init(struct mag_pool *pool, const char *name, unsigned int cls,
@@ -440,8 +440,10 @@ EXPORT_SYMBOL_GPL(mag_cache_alloc);
  * @cache: the cache
  * @obj: the object, or NULL
  *
- * An object of another cache is caught when it would go back to a span,
- * reported and ignored.
+ * The object goes into this cache's magazines unchecked (the fast path);
+ * an object of another cache is caught only when it would go back to a
+ * span, and may be handed out once more before that.  Debug mode checks
+ * every free at the call.
  */
 void mag_cache_free(struct mag_cache *cache, void *obj)
 {

@@ -56,7 +56,8 @@ struct mag_pool;
 
 /**
  * struct mag_arena - header in the first pages of every arena
- * @magic: MAG_ARENA_MAGIC while the arena is live
+ * @magic: MAG_ARENA_MAGIC while the arena is live (for humans and tests:
+ *	slow paths trust the arena registry, see mag_span_of())
  * @node: NUMA node of the arena's pages
  * @cls: per page, the size class of the generic span that owns it, or 0
  *	(free, large object, typed-cache span); read by mag_free()'s fast path
@@ -67,7 +68,7 @@ struct mag_pool;
  *	or MAG_NOT_FREE
  * @span: per page, the span that owns it, or NULL
  *
- * Cache lines: @magic, @node and @cls are read on every free by every CPU
+ * Cache lines: @node and @cls are read on every free by every CPU
  * and written only when a span is created or destroyed, so they stay
  * shared (S) in every cache.  Everything from @heap on is written under
  * the heap lock and starts on its own line.

@@ -63,14 +63,21 @@ MODULE_PARM_DESC(trim_interval_ms, "period of idle-cache trimming, 0 = never (de
 
 /**
  * mag_set_debug() - switch debug mode
- * @on: every allocation and free takes the checked slow path
+ * @on: every allocation and free takes the checked slow path; switching it
+ *	on drains every magazine and depot
+ *
+ * Context: process context, may sleep.
  */
 void mag_set_debug(bool on)
 {
-	if (on)
-		static_branch_enable(&mag_debug_key);
-	else
+	if (!on) {
 		static_branch_disable(&mag_debug_key);
+		return;
+	}
+	static_branch_enable(&mag_debug_key);
+	/* Objects cached before the switch would escape the checks. */
+	if (READ_ONCE(mag_live))
+		mag_drain_all();
 }
 
 /**

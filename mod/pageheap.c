@@ -191,7 +191,7 @@ static void set_span(struct mag_span *span, struct mag_span *val, unsigned int c
 	unsigned int i, idx = mag_page_index(span->base);
 
 	for (i = 0; i < span->npages; i++) {
-		a->span[idx + i] = val;
+		WRITE_ONCE(a->span[idx + i], val);
 		WRITE_ONCE(a->cls[idx + i], cls);
 	}
 }
@@ -534,7 +534,6 @@ void mag_heap_exit(void)
 		leaked++;
 	}
 	xa_destroy(&mag_huge);
-	xa_destroy(&mag_arenas);
 	if (leaked)
 		pr_err("%lu huge objects still held at unload; freed\n", leaked);
 	if (!mag_heaps)
@@ -544,4 +543,5 @@ void mag_heap_exit(void)
 			mag_heap_destroy(mag_heaps[node]);
 	kfree(mag_heaps);
 	mag_heaps = NULL;
+	xa_destroy(&mag_arenas);
 }

@@ -22,9 +22,10 @@ In the spirit of Go's src/runtime/mksizeclasses.go.  Rules, as implemented:
   allowed size (not beyond the next fixed class) meets the bound, and at that
   order the LARGEST such size.  Small spans keep a class's footprint small;
   the largest size keeps the class count small.  Orders up to 6 are needed:
-  just above 16384 bytes no span of 64 KiB or less keeps the bound (three
-  16392-byte requests fill only 75% of 64 KiB).  The script fails if a step
-  finds no size at all.
+  with spans of at most 64 KiB (order 4) no size fits after 9344 bytes
+  (three 16392-byte requests fill only 75% of 64 KiB, for instance), and
+  with order 5 none after 18688.  The script fails if a step finds no
+  size at all.
 - Class 0 is a reserved "no class" entry (size 0), as in Go; real classes are
   1..N-1 and MAG_NR_CLASSES counts class 0 too.
 
