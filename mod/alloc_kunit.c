@@ -409,6 +409,48 @@ static void hotplug_flush(struct kunit *test)
 	work_on_cpu(cpu, free_here, &oc);
 }
 
+/*
+ * The periodic trim: a CPU that took no slow path for a whole period has
+ * its magazines drained to the depot; a depot's full magazines that no CPU
+ * took for a period go back to their spans.
+ */
+static void trim_idle_caches(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 256, NULL);
+	struct mag_pool *pool = cache_pool(cache);
+	unsigned int i, n = 4 * pool->mag_size;
+	struct mag_central *c;
+	struct mag_cpu *pc;
+	void **objs;
+	int cpu;
+
+	objs = kunit_kcalloc(test, n, sizeof(*objs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	migrate_disable();
+	cpu = smp_processor_id();
+	for (i = 0; i < n; i++)
+		objs[i] = mag_cache_alloc(cache, GFP_KERNEL);
+	for (i = 0; i < n; i++)
+		mag_cache_free(cache, objs[i]);
+	migrate_enable();
+	pc = per_cpu_ptr(pool->cpu, cpu);
+	c = pool->central[cpu_to_mem(cpu)];
+	KUNIT_ASSERT_PTR_NE(test, pc->loaded, &mag_sentinel);
+	KUNIT_ASSERT_GT(test, c->nr_full, 0U);
+
+	/* First pass: the CPU was busy, keeps its magazines; depot too. */
+	mag_trim_now();
+	KUNIT_EXPECT_PTR_NE(test, pc->loaded, &mag_sentinel);
+	/* Second: idle for a period, drained; the depot's idle ones go. */
+	mag_trim_now();
+	KUNIT_EXPECT_PTR_EQ(test, pc->loaded, &mag_sentinel);
+	KUNIT_EXPECT_PTR_EQ(test, pc->prev, &mag_sentinel);
+	mag_trim_now();
+	KUNIT_EXPECT_EQ(test, c->nr_full, 0U);
+	KUNIT_EXPECT_EQ(test, mag_central_live(c), 0UL);
+	check_central(test, c);
+}
+
 /* Freed memory goes back to the kernel when the shrinker runs. */
 static void shrinker_returns_memory(struct kunit *test)
 {
@@ -764,6 +806,7 @@ static struct kunit_case alloc_cases[] = {
 	KUNIT_CASE(typed_cache_ctor),
 	KUNIT_CASE(numa_placement),
 	KUNIT_CASE(hotplug_flush),
+	KUNIT_CASE(trim_idle_caches),
 	KUNIT_CASE(shrinker_returns_memory),
 	KUNIT_CASE(bad_frees_detected),
 	KUNIT_CASE(busy_mark_diverts),

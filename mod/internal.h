@@ -435,6 +435,7 @@ void mag_lifecycle_exit(void);
 void mag_set_debug(bool on);
 unsigned long mag_drain_all(void);
 void mag_trim_pause(bool pause);
+void mag_trim_now(void);
 void mag_drain_wait(void);
 struct shrink_control;
 unsigned long mag_shrinker_run(struct shrink_control *sc);

@@ -199,16 +199,25 @@ static DECLARE_DELAYED_WORK(trim_work, trim_fn);
 static void drain_fn(struct work_struct *w);
 static DECLARE_WORK(drain_work, drain_fn);
 
+/**
+ * mag_trim_now() - one pass of the periodic trim, at once
+ *
+ * Context: process context, may sleep.
+ */
+void mag_trim_now(void)
+{
+	run_on_each_cpu(trim_cpu_fn);
+	mutex_lock(&mag_pools_mutex);
+	trim_central(false);
+	mutex_unlock(&mag_pools_mutex);
+}
+
 static void trim_fn(struct work_struct *w)
 {
 	unsigned int ms = READ_ONCE(trim_interval_ms);
 
-	if (ms) {
-		run_on_each_cpu(trim_cpu_fn);
-		mutex_lock(&mag_pools_mutex);
-		trim_central(false);
-		mutex_unlock(&mag_pools_mutex);
-	}
+	if (ms)
+		mag_trim_now();
 	queue_delayed_work(system_unbound_wq, &trim_work,
 			   msecs_to_jiffies(ms ?: 1000));
 }
