@@ -102,7 +102,7 @@ struct mag_uspan {
  * @resident: bytes of pages allocated (faulted in)
  * @free_map: per order, a bit per page: a free block of that order starts
  *	there
- * @spans: page index -> span, for every page of every span
+ * @spans: page index -> span, for every page of every span (NULL: none)
  * @pages: page index -> struct page, for pages faulted in
  * @partial: per class, spans with free objects
  * @full: per class, spans without
@@ -115,6 +115,9 @@ struct mag_uspan {
  * @bad_frees: frees refused
  * @bad_requests: ioctls refused for bad arguments
  * @link: in mag_uheaps, for debugfs
+ * @bulk_lock: serializes the bulk ioctls' use of @bulk; taken before
+ *	@lock, and held while copying from and to userspace
+ * @bulk: MAGALLOC_MAX_BULK offsets, the bulk ioctls' kernel copy
  */
 struct mag_uheap {
 	struct mutex lock;	/* see above */
@@ -125,7 +128,7 @@ struct mag_uheap {
 	u64 charged;
 	u64 resident;
 	unsigned long *free_map[UH_MAX_ORDER + 1];
-	struct xarray spans;
+	struct mag_uspan **spans;
 	struct xarray pages;
 	struct list_head partial[MAG_NR_CLASSES];
 	struct list_head full[MAG_NR_CLASSES];
@@ -138,6 +141,8 @@ struct mag_uheap {
 	u64 bad_frees;
 	u64 bad_requests;
 	struct list_head link;
+	struct mutex bulk_lock;	/* see above */
+	u64 *bulk;
 };
 
 static LIST_HEAD(mag_uheaps);
@@ -216,11 +221,12 @@ static struct mag_uspan *span_new(struct mag_uheap *h, unsigned int npages,
 	if (!s)
 		return NULL;
 	pg = buddy_alloc(h, order);
-	if (pg < 0)
-		goto fail;
+	if (pg < 0) {
+		kfree(s);
+		return NULL;
+	}
 	for (i = 0; i < npages; i++)
-		if (xa_err(xa_store(&h->spans, pg + i, s, GFP_KERNEL_ACCOUNT)))
-			goto fail_xa;
+		h->spans[pg + i] = s;
 	if (npages < (1U << order))
 		free_range(h, pg + npages, pg + (1UL << order));
 	s->first = pg;
@@ -231,14 +237,6 @@ static struct mag_uspan *span_new(struct mag_uheap *h, unsigned int npages,
 	s->nr_free = nobj;
 	h->charged += (u64)npages << PAGE_SHIFT;
 	return s;
-
-fail_xa:
-	while (i--)
-		xa_erase(&h->spans, pg + i);
-	free_range(h, pg, pg + (1UL << order));
-fail:
-	kfree(s);
-	return NULL;
 }
 
 /* Unmap and free a span's pages, give its range back to the buddy. */
@@ -251,7 +249,7 @@ static void span_release(struct mag_uheap *h, struct mag_uspan *s)
 	for (i = s->first; i < s->first + s->npages; i++) {
 		struct page *page = xa_erase(&h->pages, i);
 
-		xa_erase(&h->spans, i);
+		h->spans[i] = NULL;
 		if (page) {
 			__free_page(page);
 			h->resident -= PAGE_SIZE;
@@ -267,62 +265,78 @@ static u64 span_obj(struct mag_uspan *s, unsigned int i)
 	return ((u64)s->first << PAGE_SHIFT) + (u64)i * mag_class_size[s->cls];
 }
 
-static int uheap_alloc_small(struct mag_uheap *h, unsigned int cls, u64 *off)
+/* The first free object of a span with one: an inline scan, no call. */
+static __always_inline unsigned int span_first_free(struct mag_uspan *s)
 {
-	struct mag_uspan *s;
-	unsigned int i;
+	unsigned int w = 0;
 
-	if (list_empty(&h->partial[cls])) {
-		s = span_new(h, 1U << mag_class_order[cls], cls);
-		if (!s)
-			return -ENOMEM;
-		list_add(&s->link, &h->partial[cls]);
-		h->nr_spans[cls]++;
+	while (!~s->alloc[w])
+		w++;
+	return w * BITS_PER_LONG + ffz(s->alloc[w]);
+}
+
+/* Up to @nr objects of class @cls, span by span; how many were had. */
+static unsigned int uheap_alloc_small(struct mag_uheap *h, unsigned int cls,
+				      u64 *offs, unsigned int nr)
+{
+	unsigned int n = 0;
+
+	while (n < nr) {
+		struct mag_uspan *s;
+		unsigned int i;
+
+		if (list_empty(&h->partial[cls])) {
+			s = span_new(h, 1U << mag_class_order[cls], cls);
+			if (!s)
+				break;
+			list_add(&s->link, &h->partial[cls]);
+			h->nr_spans[cls]++;
+		}
+		s = list_first_entry(&h->partial[cls], struct mag_uspan, link);
+		while (n < nr && s->nr_free) {
+			i = span_first_free(s);
+			__set_bit(i, s->alloc);
+			s->nr_free--;
+			offs[n++] = span_obj(s, i);
+		}
+		if (!s->nr_free)
+			list_move(&s->link, &h->full[cls]);
 	}
-	s = list_first_entry(&h->partial[cls], struct mag_uspan, link);
-	i = find_first_zero_bit(s->alloc, s->nr_objs);
-	__set_bit(i, s->alloc);
-	if (!--s->nr_free)
-		list_move(&s->link, &h->full[cls]);
-	*off = span_obj(s, i);
-	h->live[cls]++;
-	h->live_bytes += mag_class_size[cls];
-	return 0;
+	h->live[cls] += n;
+	h->live_bytes += (u64)n * mag_class_size[cls];
+	h->allocs += n;
+	if (n < nr)
+		h->failed_allocs++;
+	return n;
 }
 
 static int uheap_alloc(struct mag_uheap *h, u64 size, u64 *off)
 {
 	struct mag_uspan *s;
-	int ret = 0;
 
-	if (size <= MAG_MAX_SMALL) {
-		ret = uheap_alloc_small(h, mag_size_class(size), off);
-	} else {
-		s = span_new(h, DIV_ROUND_UP(size, PAGE_SIZE), 0);
-		if (s) {
-			*off = (u64)s->first << PAGE_SHIFT;
-			h->live[0]++;
-			h->live_bytes += (u64)s->npages << PAGE_SHIFT;
-		} else {
-			ret = -ENOMEM;
-		}
-	}
-	if (ret)
+	if (size <= MAG_MAX_SMALL)
+		return uheap_alloc_small(h, mag_size_class(size), off, 1) ? 0 : -ENOMEM;
+	s = span_new(h, DIV_ROUND_UP(size, PAGE_SIZE), 0);
+	if (!s) {
 		h->failed_allocs++;
-	else
-		h->allocs++;
-	return ret;
+		return -ENOMEM;
+	}
+	*off = (u64)s->first << PAGE_SHIFT;
+	h->live[0]++;
+	h->live_bytes += (u64)s->npages << PAGE_SHIFT;
+	h->allocs++;
+	return 0;
 }
 
 /* Free the object at @off; -EINVAL unless it is a live object here. */
-static int uheap_free(struct mag_uheap *h, u64 off)
+static __always_inline int uheap_free(struct mag_uheap *h, u64 off)
 {
 	struct mag_uspan *s = NULL;
 	unsigned long rel;
 	unsigned int i, size;
 
 	if (off < ((u64)h->npages << PAGE_SHIFT))
-		s = xa_load(&h->spans, off >> PAGE_SHIFT);
+		s = h->spans[off >> PAGE_SHIFT];
 	if (!s)
 		goto bad;
 	rel = off - ((u64)s->first << PAGE_SHIFT);
@@ -366,7 +380,7 @@ static struct mag_uheap *uheap_create(void)
 	if (!h)
 		return NULL;
 	mutex_init(&h->lock);
-	xa_init(&h->spans);
+	mutex_init(&h->bulk_lock);
 	xa_init(&h->pages);
 	for (cls = 0; cls < MAG_NR_CLASSES; cls++) {
 		INIT_LIST_HEAD(&h->partial[cls]);
@@ -374,6 +388,10 @@ static struct mag_uheap *uheap_create(void)
 	}
 	h->npages = ((u64)heap_size_mb << 20) >> PAGE_SHIFT;
 	h->cap = (u64)READ_ONCE(heap_cap_mb) << 20;
+	h->spans = kvcalloc(h->npages, sizeof(*h->spans), GFP_KERNEL_ACCOUNT);
+	h->bulk = kvmalloc_array(MAGALLOC_MAX_BULK, sizeof(*h->bulk), GFP_KERNEL_ACCOUNT);
+	if (!h->spans || !h->bulk)
+		goto fail;
 	for (o = 0; o <= UH_MAX_ORDER; o++) {
 		h->free_map[o] = bitmap_zalloc(h->npages, GFP_KERNEL_ACCOUNT);
 		if (!h->free_map[o])
@@ -390,6 +408,8 @@ static struct mag_uheap *uheap_create(void)
 fail:
 	for (o = 0; o <= UH_MAX_ORDER; o++)
 		bitmap_free(h->free_map[o]);
+	kvfree(h->spans);
+	kvfree(h->bulk);
 	kfree(h);
 	return NULL;
 }
@@ -404,11 +424,14 @@ static void uheap_destroy(struct mag_uheap *h)
 	/* No mapping is left: spans and pages go without unmapping. */
 	xa_for_each(&h->pages, pg, page)
 		__free_page(page);
-	xa_for_each(&h->spans, pg, s)
-		if (pg == s->first)
+	for (pg = 0; pg < h->npages; pg++) {
+		s = h->spans[pg];
+		if (s && pg == s->first)
 			kfree(s);
+	}
 	xa_destroy(&h->pages);
-	xa_destroy(&h->spans);
+	kvfree(h->spans);
+	kvfree(h->bulk);
 	for (o = 0; o <= UH_MAX_ORDER; o++)
 		bitmap_free(h->free_map[o]);
 	mem_cgroup_put(h->memcg);
@@ -450,7 +473,7 @@ static vm_fault_t mag_fault(struct vm_fault *vmf)
 	vm_fault_t ret;
 
 	mutex_lock(&h->lock);
-	if (pg >= h->npages || !xa_load(&h->spans, pg)) {
+	if (pg >= h->npages || !h->spans[pg]) {
 		ret = VM_FAULT_SIGBUS;
 		goto out;
 	}
@@ -573,24 +596,26 @@ static long ioc_bulk(struct mag_uheap *h, void __user *uarg, bool alloc)
 	    (alloc ? !b.size || b.size > MAG_MAX_SMALL : b.size))
 		return -EINVAL;
 	uoffs = u64_to_user_ptr(b.offsets);
-	offs = kmalloc_array(b.count, sizeof(*offs), GFP_KERNEL);
-	if (!offs)
-		return -ENOMEM;
+	mutex_lock(&h->bulk_lock);
+	offs = h->bulk;
 	if (!alloc && copy_from_user(offs, uoffs, b.count * sizeof(*offs))) {
 		ret = -EFAULT;
 		goto out;
 	}
 	mutex_lock(&h->lock);
-	for (i = 0; i < b.count; i++) {
-		ret = alloc ? uheap_alloc(h, b.size, &offs[i]) : uheap_free(h, offs[i]);
-		if (ret)
-			break;
+	if (alloc) {
+		i = uheap_alloc_small(h, mag_size_class(b.size), offs, b.count);
+		ret = i ? 0 : -ENOMEM;
+	} else {
+		for (i = 0; i < b.count; i++) {
+			ret = uheap_free(h, offs[i]);
+			if (ret)
+				break;
+		}
 	}
 	mutex_unlock(&h->lock);
-	b.done = i;
+	b.done = i;	/* partial success: done < count */
 	if (alloc) {
-		if (i)
-			ret = 0;	/* partial success: done < count */
 		if (copy_to_user(uoffs, offs, i * sizeof(*offs)) ||
 		    copy_to_user(uarg, &b, sizeof(b))) {
 			mutex_lock(&h->lock);
@@ -603,7 +628,7 @@ static long ioc_bulk(struct mag_uheap *h, void __user *uarg, bool alloc)
 		ret = -EFAULT;
 	}
 out:
-	kfree(offs);
+	mutex_unlock(&h->bulk_lock);
 	return ret;
 }
 

@@ -26,6 +26,13 @@ say "building magbench.ko for k612"
 make -s -C "$kdir" M="$src/bench" KBUILD_EXTRA_SYMBOLS="$src/Module.symvers" \
 	W=1 modules >&2
 
+# The userspace half: magalloc_ubench, linked with libmagalloc, run by the
+# guest's bench.sh right after magbench.ko's figures.
+say "building magalloc_ubench"
+make -s -C "$top/lib" OUT="$build/bench/lib" static >&2
+cc -O2 -static -Wall -Wextra -I "$top/lib" -I "$top/uapi" -o "$build/bench/magalloc_ubench" \
+	"$top/bench/ubench.c" "$build/bench/lib/libmagalloc.a" -pthread
+
 mods="$src/mod/magalloc.ko $src/bench/magbench.ko"
 tab=() fail=0
 # boot <benchtab.py option> <name> [guest.sh options...]
@@ -33,7 +40,8 @@ boot() {
 	local opt=$1 name=$2 rc=0 line
 	shift 2
 	local cmd=(scripts/guest.sh -k "/boot/vmlinuz-$K612" -n "$name" -m "$mods"
-		   -d scripts/demo -M bench -T "${BENCH_TIMEOUT:-600}" "$@")
+		   -d scripts/demo -t "$build/bench/magalloc_ubench" -M bench
+		   -T "${BENCH_TIMEOUT:-600}" "$@")
 	printf -v line '%q ' "${cmd[@]}"
 	local log=$build/logs/$name.log try
 	rm -f "${log%.log}".died-*.log

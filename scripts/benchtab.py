@@ -182,6 +182,29 @@ def main():
     p(f'  SLUB {spread([x / 1e6 if x else None for x in xs], ".2f")} M/s')
     p(f'  mag/SLUB {spread(xr, ".2f")}   >=2 x SLUB: {judge([median(xr)], 2.0, False)}')
     p('')
+
+    # userspace, 64 B per object: /dev/magalloc ioctls, libmagalloc, glibc
+    kinds = ('single', 'bulk', 'lib', 'glibc')
+    p('userspace, 64 B, per object (magalloc_ubench in the same guests):')
+    p('  single = MAGALLOC_IOC_ALLOC + _FREE; bulk = _ALLOC_BULK + _FREE_BULK of 64;')
+    p('  lib = libmagalloc mag_malloc + mag_free; glibc = malloc + free.')
+    p('  Targets: bulk <= 0.1 x single; lib <= 2 x glibc.')
+    p(f'  {"":<14} {"single":>8} {"bulk":>7} {"lib":>7} {"glibc":>7}   '
+      f'{"b/s":>5} {"l/g":>5}')
+    bs, lg = [], []
+    for name, figs in (('icount ioa=0', ic[0]), ('icount ioa=1', ic[1])):
+        v = [num(figs.get(('user', k, 64))) for k in kinds]
+        bs.append(ratio(v[1], v[0]))
+        lg.append(ratio(v[2], v[3]))
+        p(f'  {name:<14} ' + ' '.join(fmt(x, '7.1f') for x in v)
+          + f'   {fmt(bs[-1], "5.3f")} {fmt(lg[-1], "5.2f")}')
+    t = [median(f.get(('user', k, 64)) for f in tcg) if tcg else None for k in kinds]
+    tbs = median(ratio(f.get(('user', 'bulk', 64)), f.get(('user', 'single', 64))) for f in tcg)
+    tlg = median(ratio(f.get(('user', 'lib', 64)), f.get(('user', 'glibc', 64))) for f in tcg)
+    p(f'  {"TCG ns, median":<14} ' + ' '.join(fmt(x, '7.0f') for x in t)
+      + f'   {fmt(tbs, "5.3f")} {fmt(tlg, "5.2f")}')
+    p(f'  bulk <= 0.1 x single: {judge(bs, 0.1)}   lib <= 2 x glibc: {judge(lg, 2.0)}')
+    p('')
     p(f'targets: {tally["PASS"]} PASS, {tally["MISS"]} MISS')
     if args.note:
         p('')

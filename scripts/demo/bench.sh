@@ -5,4 +5,6 @@
 # log between two markers, where scripts/benchtab.py reads them.
 echo "@@MAG BENCH-BEGIN"
 dmesg | grep -o 'magbench: .*'
+# the userspace half, in the same boot (scripts/bench.sh passes it)
+[ -x /tests/magalloc_ubench ] && /tests/magalloc_ubench
 echo "@@MAG BENCH-END"
