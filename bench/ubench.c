@@ -34,9 +34,13 @@
 #define SIZE	64
 #define BATCH	64
 
-static volatile uint64_t sink;
+/* Keep the compiler from dropping an allocation whose result is unused. */
+static inline void keep(void *p)
+{
+	__asm__ volatile("" : : "r"(p) : "memory");
+}
 
-static uint64_t now_ns(void)
+static unsigned long long now_ns(void)
 {
 	struct timespec ts;
 
@@ -88,7 +92,7 @@ static int lib(struct mag_heap *h, unsigned int n)
 
 		if (!p)
 			return -1;
-		sink += (uintptr_t)p;
+		keep(p);
 		mag_free(h, p);
 	}
 	return 0;
@@ -103,7 +107,7 @@ static int libc(unsigned int n)
 
 		if (!p)
 			return -1;
-		sink += (uintptr_t)p;
+		keep(p);
 		free(p);
 	}
 	return 0;
@@ -155,7 +159,7 @@ int main(void)
 		return 1;
 	}
 	for (k = SINGLE; k <= GLIBC; k++) {
-		uint64_t t;
+		unsigned long long t;
 
 		/* warm up: spans, magazines and page tables in place */
 		if (run(k, fd, h, counts[k] / 8)) {
