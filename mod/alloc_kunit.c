@@ -485,6 +485,52 @@ static void shrinker_returns_memory(struct kunit *test)
 	KUNIT_EXPECT_GE(test, arenas, 4UL);
 }
 
+/*
+ * Allocation failures (failslab and fail_page_alloc, armed by the guest
+ * for tasks with make_it_fail) give NULL, no warning, and leave nothing
+ * behind: no span, no arena, no object.
+ */
+static void failures_leave_nothing(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 512, NULL);
+	struct mag_pool *pool = cache_pool(cache);
+	unsigned long arenas = 0, after = 0;
+	void *p, *l, *h;
+	int node;
+
+	if (!IS_ENABLED(CONFIG_FAILSLAB) || !IS_ENABLED(CONFIG_FAIL_PAGE_ALLOC))
+		kunit_skip(test, "no fault injection in this kernel");
+	for_each_node(node)
+		arenas += mag_heaps[node]->nr_arenas;
+	current->make_it_fail = 1;
+	p = mag_cache_alloc(cache, GFP_KERNEL);
+	l = mag_alloc(100000, GFP_KERNEL);
+	h = mag_alloc(3 << 20, GFP_KERNEL);
+	current->make_it_fail = 0;
+	if (p && l && h) {
+		mag_cache_free(cache, p);
+		mag_free(l);
+		mag_free(h);
+		kunit_skip(test, "fault injection not armed (see scripts/guest-init)");
+	}
+	KUNIT_EXPECT_NULL(test, p);
+	KUNIT_EXPECT_NULL(test, l);
+	KUNIT_EXPECT_NULL(test, h);
+	mag_cache_free(cache, p);
+	mag_free(l);
+	mag_free(h);
+	for_each_node(node) {
+		KUNIT_EXPECT_EQ(test, pool->central[node]->nr_spans, 0UL);
+		KUNIT_EXPECT_EQ(test, mag_central_live(pool->central[node]), 0UL);
+		after += mag_heaps[node]->nr_arenas;
+	}
+	KUNIT_EXPECT_LE(test, after, arenas);
+	/* and it works again */
+	p = mag_cache_alloc(cache, GFP_KERNEL);
+	KUNIT_EXPECT_NOT_NULL(test, p);
+	mag_cache_free(cache, p);
+}
+
 /* Double, foreign and misaligned frees are reported and change nothing. */
 static void bad_frees_detected(struct kunit *test)
 {
@@ -808,6 +854,7 @@ static struct kunit_case alloc_cases[] = {
 	KUNIT_CASE(hotplug_flush),
 	KUNIT_CASE(trim_idle_caches),
 	KUNIT_CASE(shrinker_returns_memory),
+	KUNIT_CASE(failures_leave_nothing),
 	KUNIT_CASE(bad_frees_detected),
 	KUNIT_CASE(busy_mark_diverts),
 	KUNIT_CASE(atomic_contexts),

@@ -426,8 +426,11 @@ static void uheap_destroy(struct mag_uheap *h)
 		__free_page(page);
 	for (pg = 0; pg < h->npages; pg++) {
 		s = h->spans[pg];
-		if (s && pg == s->first)
-			kfree(s);
+		if (!s)
+			continue;
+		/* the first page seen of a span is its first: skip the rest */
+		pg += s->npages - 1;
+		kfree(s);
 	}
 	xa_destroy(&h->pages);
 	kvfree(h->spans);
