@@ -554,7 +554,8 @@ static long ioc_alloc(struct mag_uheap *h, void __user *uarg)
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
-	if (a.flags || a.reserved || !a.size || a.size > UH_MAX_ALLOC)
+	if (a.flags || a.reserved || !a.size ||
+	    a.size > min_t(u64, UH_MAX_ALLOC, (u64)h->npages << PAGE_SHIFT))
 		return -EINVAL;
 	mutex_lock(&h->lock);
 	ret = uheap_alloc(h, a.size, &a.offset);

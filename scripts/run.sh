@@ -10,8 +10,16 @@ set -euo pipefail
 setup_deps
 build_module k612 "/usr/src/linux-headers-$K612"
 build_selftests
+# The demo directory: scripts/demo and the libmagalloc programs it runs
+# (tools/magdemo, tools/magstat), linked statically for the guest.
+say "building magdemo and magstat"
+make -s -C "$top/tools/magstat" OUT="$build/tools" >&2
+make -s -C "$top/tools/magdemo" OUT="$build/tools" LIBOUT="$build/tools/lib" >&2
+rm -rf "$build/demo"
+mkdir -p "$build/demo"
+cp -r "$top/scripts/demo/." "$build/tools/magstat" "$build/tools/magdemo" "$build/demo/"
 args=(-k "/boot/vmlinuz-$K612" -n run -m "$build/k612/src/mod/magalloc.ko"
-      -t "$(ls "$build"/selftests/*_test)" -d "$top/scripts/demo")
+      -t "$(ls "$build"/selftests/*_test)" -d "$build/demo")
 if [ "${1:-}" = --shell ]; then
 	exec "$top/scripts/guest.sh" "${args[@]}" -M shell -i
 fi

@@ -1,8 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# The `make run` demo, run inside the guest with magalloc loaded.
+# The `make run` demo, run inside the guest with magalloc loaded.  magdemo
+# and magstat (tools/) come in /demo, next to this script.
 set -x
 grep magalloc /proc/modules
 ls -l /dev/magalloc
-cat /sys/kernel/debug/magalloc/stats
+# A userspace program allocates through libmagalloc from four threads and
+# keeps a working set live; magstat, run meanwhile, shows its heap.
+magdemo -t 4 -n 40000 -k 500 -x 'magstat -u'
+# magdemo closed its heap: none is left, and the kernel's side shows.
+magstat -1
 dmesg | grep magalloc
