@@ -59,10 +59,8 @@ static __always_inline void *init_obj(struct mag_pool *pool, void *obj, gfp_t gf
 /* Allocation from @pool; the slow path when its magazines are empty. */
 static __always_inline void *pool_alloc(struct mag_pool *pool, gfp_t gfp)
 {
-	void *obj = NULL;
+	void *obj = mag_fast_pop(pool);
 
-	if (!static_branch_unlikely(&mag_debug_key))
-		obj = mag_fast_pop(pool);
 	if (unlikely(!obj))
 		obj = mag_alloc_slow(pool, gfp);
 	return init_obj(pool, obj, gfp);
@@ -141,8 +139,10 @@ void *mag_alloc(size_t size, gfp_t gfp)
 		return alloc_other(size, gfp, NUMA_NO_NODE);
 	mag_might_alloc(gfp);
 	pool = &mag_generic[mag_size_class(size)];
-	if (static_branch_unlikely(&mag_debug_key))
-		return alloc_miss(pool, gfp);
+	/*
+	 * No debug test here: switching debug mode on drains every magazine
+	 * to the sentinel, and the slow path installs none in debug mode.
+	 */
 	obj = mag_fast_pop(pool);
 	if (unlikely(!obj))
 		return alloc_miss(pool, gfp);

@@ -303,7 +303,7 @@ void mag_api_exit(void);
 
 static __always_inline unsigned int mag_size_class(size_t size)
 {
-	if (size <= MAG_SMALL_SIZE_MAX)
+	if (likely(size <= MAG_SMALL_SIZE_MAX))
 		return mag_size_to_class8[(size + MAG_SMALL_SIZE_DIV - 1) / MAG_SMALL_SIZE_DIV];
 	return mag_size_to_class128[(size - MAG_SMALL_SIZE_MAX + MAG_LARGE_SIZE_DIV - 1) /
 				    MAG_LARGE_SIZE_DIV];
