@@ -176,6 +176,8 @@ extern struct mag_magazine mag_sentinel;
  * @prev: the previous magazine, always full, empty or the sentinel
  * @slow: slow-path entries on this CPU
  * @trimmed_at: @slow when the trimmer last looked
+ * @hits: allocations the loaded magazine served (the fast path)
+ * @misses: allocations that took the slow path
  *
  * Only its own CPU writes it (and the hotplug and unload paths, when that
  * CPU is dead or nothing runs).  Aligned and padded to a cache line so no
@@ -186,6 +188,8 @@ struct mag_cpu {
 	struct mag_magazine *prev;
 	unsigned long slow;
 	unsigned long trimmed_at;
+	unsigned long hits;
+	unsigned long misses;
 } ____cacheline_aligned;
 
 /**
@@ -358,6 +362,7 @@ static __always_inline void *mag_fast_pop(struct mag_pool *pool)
 		mag_trace(&m->rounds, false);
 		if (likely(m->rounds)) {
 			obj = m->objs[--m->rounds];
+			this_cpu_inc(pool->cpu->hits);
 			mag_trace(&m->rounds, true);
 			mag_trace(&m->objs[m->rounds], false);
 		}

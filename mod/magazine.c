@@ -131,6 +131,7 @@ void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp)
 	struct mag_central *c;
 	void *obj;
 
+	raw_cpu_inc(pool->cpu->misses);
 	for (;;) {
 		if (raw_cpu_read(pool->cpu->loaded) == &mag_sentinel && !spare)
 			spare = mag_magazine_alloc(pool, gfp, numa_mem_id());

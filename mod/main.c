@@ -136,18 +136,27 @@ static int mag_stats_show(struct seq_file *m, void *v)
 		seq_printf(m, "%4d %6lu %10lu %11lu %15lu\n", node, h->nr_arenas,
 			   h->free_pages, h->large_pages, h->arenas_released);
 	}
-	seq_puts(m, "pool             size node spans      live free_in_spans depot_full depot_empty\n");
+	seq_puts(m, "pool             size node spans      live free_in_spans depot_full depot_empty       hits   misses\n");
 	mutex_lock(&mag_pools_mutex);
 	list_for_each_entry(pool, &mag_pools, link) {
 		for_each_node(node) {
 			struct mag_central *c = pool->central[node];
+			unsigned long hits = 0, misses = 0;
+			int cpu;
 
 			if (!c->nr_spans && !c->nr_full && !c->nr_empty)
 				continue;
-			seq_printf(m, "%-16s %5u %4d %5lu %9lu %13lu %10u %11u\n",
+			/* the magazine hit rate of this node's CPUs */
+			for_each_possible_cpu(cpu) {
+				if (cpu_to_mem(cpu) != node)
+					continue;
+				hits += per_cpu_ptr(pool->cpu, cpu)->hits;
+				misses += per_cpu_ptr(pool->cpu, cpu)->misses;
+			}
+			seq_printf(m, "%-16s %5u %4d %5lu %9lu %13lu %10u %11u %10lu %8lu\n",
 				   pool->name, pool->size, node, c->nr_spans,
 				   mag_central_live(c), c->nr_free_objs, c->nr_full,
-				   c->nr_empty);
+				   c->nr_empty, hits, misses);
 		}
 	}
 	mutex_unlock(&mag_pools_mutex);

@@ -18,7 +18,8 @@ make -s -C "$top/tools/magdemo" OUT="$build/tools" LIBOUT="$build/tools/lib" >&2
 rm -rf "$build/demo"
 mkdir -p "$build/demo"
 cp -r "$top/scripts/demo/." "$build/tools/magstat" "$build/tools/magdemo" "$build/demo/"
-args=(-k "/boot/vmlinuz-$K612" -n run -m "$build/k612/src/mod/magalloc.ko"
+args=(-k "/boot/vmlinuz-$K612" -n run
+      -m "$build/k612/src/mod/magalloc.ko $build/k612/src/samples/magalloc_example.ko"
       -t "$(ls "$build"/selftests/*_test)" -d "$build/demo")
 if [ "${1:-}" = --shell ]; then
 	exec "$top/scripts/guest.sh" "${args[@]}" -M shell -i

@@ -8,6 +8,8 @@ ls -l /dev/magalloc
 # A userspace program allocates through libmagalloc from four threads and
 # keeps a working set live; magstat, run meanwhile, shows its heap.
 magdemo -t 4 -n 40000 -k 500 -x 'magstat -u'
-# magdemo closed its heap: none is left, and the kernel's side shows.
+# magdemo closed its heap: none is left.  The kernel's side shows the
+# pools magalloc_example (samples/, loaded at boot) used, with the share of
+# its allocations the per-CPU magazines served (HIT).
 magstat -1
 dmesg | grep magalloc

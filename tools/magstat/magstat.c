@@ -51,9 +51,11 @@ static const char usage[] =
 "Columns: OBJECTS are objects allocated from the kernel, including those\n"
 "cached in per-CPU magazines (kernel pools) or in libmagalloc's per-thread\n"
 "magazines (heaps); BYTES are the bytes of the spans that hold them;\n"
-"WASTE = 1 - OBJECTS * SIZE / BYTES.  The kernel cannot see magazine hits:\n"
-"the library's hit rate is printed by the programs that use it (see\n"
-"tools/magdemo, or mag_lib_stats() in lib/magalloc.h).\n";
+"WASTE = 1 - OBJECTS * SIZE / BYTES; HIT is the share of kernel\n"
+"allocations the per-CPU magazines served without a slow path.  The\n"
+"kernel cannot see libmagalloc's per-thread magazines: the library's hit\n"
+"rate is printed by the programs that use it (see tools/magdemo, or\n"
+"mag_lib_stats() in lib/magalloc.h).\n";
 
 /* The class table, from QUERY, or empty. */
 static struct magalloc_class classes[MAX_CLASSES];
@@ -62,7 +64,7 @@ static unsigned long page_size = 4096;
 
 struct pool {
 	char name[64];
-	unsigned long long size, spans, live, free, depot_full, depot_empty;
+	unsigned long long size, spans, live, free, depot_full, depot_empty, hits, misses;
 	unsigned int nodes;
 };
 
@@ -155,6 +157,19 @@ static const char *human(unsigned long long v)
 		u++;
 	}
 	snprintf(b, 16, "%.1f%c", d, unit[u]);
+	return b;
+}
+
+/* @part of @total as a percentage, or "-" */
+static const char *share(unsigned long long part, unsigned long long total)
+{
+	static char buf[2][16];
+	static unsigned int i;
+	char *b = buf[i++ % 2];
+
+	if (!total || part > total)
+		return "-";
+	snprintf(b, 16, "%.1f%%", 100.0 * part / total);
 	return b;
 }
 
@@ -268,6 +283,8 @@ static int show_kernel(void)
 			p->free += field(tok, n, hdr, nhdr, "free_in_spans");
 			p->depot_full += field(tok, n, hdr, nhdr, "depot_full");
 			p->depot_empty += field(tok, n, hdr, nhdr, "depot_empty");
+			p->hits += field(tok, n, hdr, nhdr, "hits");
+			p->misses += field(tok, n, hdr, nhdr, "misses");
 			p->nodes++;
 		}
 	}
@@ -275,16 +292,17 @@ static int show_kernel(void)
 	printf("\n kernel pools, nodes summed: %d in use\n", npools);
 	if (!npools)
 		return 0;
-	printf(" %-18s %6s %9s %9s %6s %9s %6s %7s\n", "POOL", "SIZE", "OBJECTS", "FREE",
-	       "SPANS", "BYTES", "WASTE", "DEPOT");	/* full/empty magazines */
+	printf(" %-18s %6s %9s %9s %6s %9s %6s %7s %6s\n", "POOL", "SIZE", "OBJECTS", "FREE",
+	       "SPANS", "BYTES", "WASTE", "DEPOT", "HIT");	/* full/empty magazines */
 	for (i = 0; i < npools; i++) {
 		p = &pools[i];
 		bytes = p->spans * span_bytes(p->size, p->spans ?
 					      (p->live + p->free) / p->spans : 0);
 		snprintf(depot, sizeof(depot), "%llu/%llu", p->depot_full, p->depot_empty);
-		printf(" %-18s %6llu %9llu %9llu %6llu %9s %6s %7s\n", p->name, p->size,
+		printf(" %-18s %6llu %9llu %9llu %6llu %9s %6s %7s %6s\n", p->name, p->size,
 		       p->live, p->free, p->spans, bytes ? human(bytes) : "-",
-		       pct(p->live * p->size, bytes), depot);
+		       pct(p->live * p->size, bytes), depot,
+		       share(p->hits, p->hits + p->misses));
 		tl += p->live;
 		tu += p->live * p->size;
 		tb += bytes;
