@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kselftests: a heap's pages are charged to the memory cgroup of the
+ * process that opened it, whoever touches them, and the charge goes away
+ * when the heap does.  Needs cgroup2 with the memory controller; skips
+ * otherwise.
+ */
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "magalloc_test.h"
+
+#define CG_ROOT		"/sys/fs/cgroup"
+#define CG_TEST		CG_ROOT "/magalloc_memcg"
+#define OBJ_SIZE	(2UL << 20)
+#define NR_OBJS		4
+/* memcg charges in per-CPU batches: ask for half of what is touched */
+#define MIN_CHARGE	(NR_OBJS * OBJ_SIZE / 2)
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static long long read_ll(const char *path)
+{
+	char buf[64] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atoll(buf) : -1;
+}
+
+static int join(const char *cgroup)
+{
+	char path[128], pid[32];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	return write_str(path, pid);
+}
+
+/* cgroup2 mounted, memory enabled for children, CG_TEST made: or false. */
+static bool setup_cgroup(void)
+{
+	struct stat st;
+
+	if (stat(CG_ROOT "/cgroup.controllers", &st)) {
+		mkdir(CG_ROOT, 0755);
+		if (mount("none", CG_ROOT, "cgroup2", 0, NULL))
+			return false;
+	}
+	if (write_str(CG_ROOT "/cgroup.subtree_control", "+memory"))
+		return false;
+	if (mkdir(CG_TEST, 0755) && errno != EEXIST)
+		return false;
+	return !stat(CG_TEST "/memory.current", &st);
+}
+
+/*
+ * In the test cgroup, open a heap and allocate a large object; a child
+ * moved back to the root cgroup touches every page of it.  Returns, as the
+ * exit status: 0 on success, 1 to 5 for the failed step.
+ */
+static int opener(void)
+{
+	long long before, touched, closed;
+	__u64 off[NR_OBJS];
+	struct heap h;
+	pid_t pid;
+	int st, i;
+
+	if (join(CG_TEST))
+		return 1;
+	if (mg_open(&h))
+		return 2;
+	for (i = 0; i < NR_OBJS; i++)
+		if (mg_alloc(h.fd, OBJ_SIZE, &off[i]))
+			return 2;
+	before = read_ll(CG_TEST "/memory.current");
+	pid = fork();
+	if (!pid) {
+		if (join(CG_ROOT))
+			_exit(1);
+		for (i = 0; i < NR_OBJS; i++)
+			memset(h.base + off[i], 0x5a, OBJ_SIZE);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+		return 3;
+	touched = read_ll(CG_TEST "/memory.current");
+	printf("# memory.current of the heap's cgroup: %lld, then %lld after a task\n"
+	       "# of another cgroup touched %lu bytes\n", before, touched, NR_OBJS * OBJ_SIZE);
+	if (touched - before < (long long)MIN_CHARGE)
+		return 4;
+	mg_close(&h);
+	closed = read_ll(CG_TEST "/memory.current");
+	printf("# and %lld after close\n", closed);
+	if (touched - closed < (long long)MIN_CHARGE)
+		return 5;
+	return 0;
+}
+
+TEST(pages_charged_to_opener_cgroup)
+{
+	pid_t pid;
+	int st;
+
+	if (!setup_cgroup())
+		SKIP(return, "no cgroup2 memory controller");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(opener());
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+	rmdir(CG_TEST);
+}
+
+TEST_HARNESS_MAIN
