@@ -367,9 +367,7 @@ void *mag_large_alloc(size_t size, gfp_t gfp, int node)
  */
 void mag_large_free(struct mag_span *s)
 {
-	struct mag_arena *a = mag_arena_of(s->base);
-	struct mag_heap *h = a->heap;
-	unsigned int idx = mag_page_index(s->base);
+	struct mag_heap *h = mag_arena_of(s->base)->heap;
 	unsigned long flags;
 
 	if (want_init_on_free())
@@ -377,9 +375,8 @@ void mag_large_free(struct mag_span *s)
 	spin_lock_irqsave(&h->lock, flags);
 	list_del(&s->link);
 	h->large_pages -= s->npages;
-	set_span(s, NULL, 0);
-	free_range(h, a, idx, idx + s->npages);
 	spin_unlock_irqrestore(&h->lock, flags);
+	mag_heap_free(s);
 	kfree(s);
 }
 
