@@ -10,11 +10,14 @@
  *   pageheap.c  per-node buddy page heap over arenas (mheap)
  *   api.c       the exported functions, size classes, typed caches
  *   lifecycle.c CPU hotplug, shrinker, periodic trim, unload report
- *   main.c      module init/exit, /dev/magalloc, debugfs
+ *   uheap.c     userspace heaps behind /dev/magalloc (own lock, own spans)
+ *   main.c      module init/exit, the /dev/magalloc node, debugfs
+ *   compat.h    what differs between the kernels it builds for
  *
  * Lock order: mag_pools_mutex -> central->lock -> heap->lock.  The two
  * spinlocks are taken with interrupts disabled (frees may come from
- * hardirq context).  The fast path takes neither.
+ * hardirq context).  The fast path takes neither.  A userspace heap's
+ * locks (uheap.c) never nest with these.
  */
 #ifndef _MAGALLOC_INTERNAL_H
 #define _MAGALLOC_INTERNAL_H
