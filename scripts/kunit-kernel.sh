@@ -3,7 +3,7 @@
 #
 # Build (once) the KUnit kernel from linux-source-6.12 with the project's
 # .kunitconfig and print its build directory.  The build is cached under
-# ${XDG_CACHE_HOME:-$HOME/.cache}/magalloc keyed by the source package
+# ${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/magalloc keyed by the source package
 # version and the .kunitconfig contents, so a second run costs nothing.
 #
 # Usage: scripts/kunit-kernel.sh <linux-source dir> <source version>
@@ -12,7 +12,7 @@ set -euo pipefail
 src=$1
 ver=$2
 top=$(cd "$(dirname "$0")/.." && pwd)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/magalloc
+cache=${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/magalloc
 key=$(printf '%s\n' "$ver" | cat - "$top/.kunitconfig" | sha256sum | cut -c1-16)
 out=$cache/kunit-$key
 

@@ -7,7 +7,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$top/build
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/magalloc
+cache=${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/magalloc
 mkdir -p "$build/logs" "$cache"
 
 say() { echo "== $*" >&2; }
