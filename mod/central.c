@@ -142,32 +142,8 @@ void *mag_central_alloc_one(struct mag_central *c)
 	return obj;
 }
 
-/**
- * mag_central_fill() - fill an array from the spans
- * @c: the central
- * @objs: where to put them
- * @nr: how many at most
- *
- * Return: how many were taken.
- */
-unsigned int mag_central_fill(struct mag_central *c, void **objs, unsigned int nr)
-{
-	unsigned long flags;
-	unsigned int n;
-
-	spin_lock_irqsave(&c->lock, flags);
-	n = mag_fill_locked(c, objs, nr);
-	spin_unlock_irqrestore(&c->lock, flags);
-	return n;
-}
-
-/**
- * mag_central_put() - give objects back to their spans
- * @c: the central they belong to
- * @objs: the objects
- * @nr: how many
- */
-void mag_central_put(struct mag_central *c, void **objs, unsigned int nr)
+/* Give @nr objects back to their spans, taking the lock. */
+static void central_put(struct mag_central *c, void **objs, unsigned int nr)
 {
 	unsigned long flags;
 
@@ -193,7 +169,7 @@ void mag_central_free_obj(void *obj)
 		mag_report_bad_free(obj, "not a magalloc object");
 		return;
 	}
-	mag_central_put(s->pool->central[mag_arena_of(obj)->node], &obj, 1);
+	central_put(s->pool->central[mag_arena_of(obj)->node], &obj, 1);
 }
 
 /**

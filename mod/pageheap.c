@@ -321,6 +321,45 @@ unsigned long mag_heap_release(struct mag_heap *h, unsigned int keep)
 }
 
 /**
+ * mag_huge_alloc() - an object too large for an arena, from the kernel
+ * @size: bytes, more than MAG_LARGE_MAX
+ * @gfp: allocation flags
+ * @node: NUMA node, or NUMA_NO_NODE
+ *
+ * Takes exactly the pages needed: the block is split and its tail freed.
+ *
+ * Return: the object (arena-aligned, as its order is at least
+ * MAG_ARENA_ORDER), or NULL.
+ */
+static void *mag_huge_alloc(size_t size, gfp_t gfp, int node)
+{
+	unsigned long npages = PAGE_ALIGN(size) >> PAGE_SHIFT, i;
+	unsigned int order = get_order(size);
+	unsigned long flags;
+	struct page *page;
+	void *p, *old;
+
+	if (order > MAG_PAGE_ALLOC_MAX_ORDER)
+		return NULL;
+	page = alloc_pages_node(node, (gfp & ~__GFP_COMP) | __GFP_NOWARN, order);
+	if (!page)
+		return NULL;
+	split_page(page, order);
+	for (i = npages; i < (1UL << order); i++)
+		__free_page(page + i);
+	p = page_address(page);
+	xa_lock_irqsave(&mag_huge, flags);
+	old = __xa_store(&mag_huge, page_to_pfn(page), xa_mk_value(npages),
+			 xa_gfp(gfp));
+	xa_unlock_irqrestore(&mag_huge, flags);
+	if (xa_err(old)) {
+		free_pages_exact(p, npages << PAGE_SHIFT);
+		return NULL;
+	}
+	return p;
+}
+
+/**
  * mag_large_alloc() - an object of more than MAG_MAX_SMALL bytes
  * @size: bytes
  * @gfp: allocation flags (__GFP_ZERO and init_on_alloc honoured)
@@ -378,45 +417,6 @@ void mag_large_free(struct mag_span *s)
 	spin_unlock_irqrestore(&h->lock, flags);
 	mag_heap_free(s);
 	kfree(s);
-}
-
-/**
- * mag_huge_alloc() - an object too large for an arena, from the kernel
- * @size: bytes, more than MAG_LARGE_MAX
- * @gfp: allocation flags
- * @node: NUMA node, or NUMA_NO_NODE
- *
- * Takes exactly the pages needed: the block is split and its tail freed.
- *
- * Return: the object (arena-aligned, as its order is at least
- * MAG_ARENA_ORDER), or NULL.
- */
-void *mag_huge_alloc(size_t size, gfp_t gfp, int node)
-{
-	unsigned long npages = PAGE_ALIGN(size) >> PAGE_SHIFT, i;
-	unsigned int order = get_order(size);
-	unsigned long flags;
-	struct page *page;
-	void *p, *old;
-
-	if (order > MAG_PAGE_ALLOC_MAX_ORDER)
-		return NULL;
-	page = alloc_pages_node(node, (gfp & ~__GFP_COMP) | __GFP_NOWARN, order);
-	if (!page)
-		return NULL;
-	split_page(page, order);
-	for (i = npages; i < (1UL << order); i++)
-		__free_page(page + i);
-	p = page_address(page);
-	xa_lock_irqsave(&mag_huge, flags);
-	old = __xa_store(&mag_huge, page_to_pfn(page), xa_mk_value(npages),
-			 xa_gfp(gfp));
-	xa_unlock_irqrestore(&mag_huge, flags);
-	if (xa_err(old)) {
-		free_pages_exact(p, npages << PAGE_SHIFT);
-		return NULL;
-	}
-	return p;
 }
 
 /**
