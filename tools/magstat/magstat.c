@@ -160,12 +160,12 @@ static const char *human(unsigned long long v)
 	return b;
 }
 
-/* @part of @total as a percentage, or "-" */
+/* @part of @total as a percentage, or "-" (four results may be live) */
 static const char *share(unsigned long long part, unsigned long long total)
 {
-	static char buf[2][16];
+	static char buf[4][16];
 	static unsigned int i;
-	char *b = buf[i++ % 2];
+	char *b = buf[i++ % 4];
 
 	if (!total || part > total)
 		return "-";
@@ -173,16 +173,10 @@ static const char *share(unsigned long long part, unsigned long long total)
 	return b;
 }
 
+/* waste: the share of @total that @used leaves */
 static const char *pct(unsigned long long used, unsigned long long total)
 {
-	static char buf[4][16];
-	static unsigned int i;
-	char *b = buf[i++ % 4];
-
-	if (!total || used > total)
-		return "-";
-	snprintf(b, 16, "%.1f%%", 100.0 * (total - used) / total);
-	return b;
+	return used > total ? "-" : share(total - used, total);
 }
 
 static int col(char **hdr, int nhdr, const char *name)
