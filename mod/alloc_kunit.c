@@ -53,7 +53,7 @@ static void drain_here(struct kunit *test, struct mag_pool *pool)
 {
 	preempt_disable();
 	KUNIT_EXPECT_TRUE(test, mag_busy_enter());
-	mag_cpu_drain(pool, smp_processor_id());
+	mag_cpu_drain(pool, smp_processor_id(), NUMA_NO_NODE);
 	mag_busy_exit();
 	preempt_enable();
 }
@@ -129,7 +129,7 @@ static void magazine_swap_refill_flush(struct kunit *test)
 	objs = kunit_kcalloc(test, n, sizeof(*objs), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, objs);
 	migrate_disable();
-	pc = this_cpu_ptr(pool->cpu);
+	pc = this_cpu_ptr(pool->cpu[numa_mem_id()]);
 	c = pool->central[numa_mem_id()];
 	KUNIT_EXPECT_PTR_EQ(test, pc->loaded, &mag_sentinel);
 
@@ -329,9 +329,16 @@ static long free_here(void *arg)
 	return 0;
 }
 
+static void trim_resume(void *unused)
+{
+	mag_trim_pause(false);
+}
+
 /*
  * Memory comes from the node asked for, or from the allocating CPU's node;
- * an object freed on another node's CPU goes back to its own node.
+ * an object freed on another node's CPU waits in that CPU's magazine for
+ * its own node, never among the CPU's own node's objects, and goes back to
+ * its own node with the magazine.
  */
 static void numa_placement(struct kunit *test)
 {
@@ -339,7 +346,7 @@ static void numa_placement(struct kunit *test)
 	struct mag_pool *pool = cache_pool(cache);
 	struct on_cpu oc = { .cache = cache };
 	int node, cpu, other = -1;
-	unsigned long before;
+	struct mag_cpu *pc;
 
 	for_each_node_state(node, N_MEMORY) {
 		void *p = mag_alloc_node(200, GFP_KERNEL, node);
@@ -368,14 +375,27 @@ static void numa_placement(struct kunit *test)
 		kunit_skip(test, "one NUMA node: no remote free to test");
 
 	/* Allocate on the first CPU's node, free on the other node's CPU. */
+	mag_trim_pause(true);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, trim_resume, NULL), 0);
 	oc.cache = cache;
 	cpu = cpumask_first(cpu_online_mask);
 	work_on_cpu(cpu, alloc_here, &oc);
 	KUNIT_ASSERT_NOT_NULL(test, oc.obj);
-	before = pool->central[oc.node]->nr_free_objs;
+	KUNIT_ASSERT_NE(test, oc.node, cpu_to_mem(other));
 	work_on_cpu(other, free_here, &oc);
-	KUNIT_EXPECT_EQ(test, pool->central[oc.node]->nr_free_objs, before + 1);
-	KUNIT_EXPECT_PTR_EQ(test, per_cpu_ptr(pool->cpu, other)->loaded, &mag_sentinel);
+	pc = per_cpu_ptr(pool->cpu[oc.node], other);
+	KUNIT_ASSERT_PTR_NE(test, pc->loaded, &mag_sentinel);
+	KUNIT_EXPECT_EQ(test, pc->loaded->rounds, 1U);
+	KUNIT_EXPECT_PTR_EQ(test, pc->loaded->objs[0], oc.obj);
+	KUNIT_EXPECT_PTR_EQ(test, per_cpu_ptr(pool->cpu[cpu_to_mem(other)], other)->loaded,
+			    &mag_sentinel);
+	KUNIT_EXPECT_EQ(test, pool->central[cpu_to_mem(other)]->nr_spans, 0UL);
+
+	/* Drained, the magazine goes to its node's depot, then to spans. */
+	mag_drain_all();
+	KUNIT_EXPECT_PTR_EQ(test, pc->loaded, &mag_sentinel);
+	KUNIT_EXPECT_EQ(test, mag_central_live(pool->central[oc.node]), 0UL);
+	KUNIT_EXPECT_EQ(test, pool->central[cpu_to_mem(other)]->nr_spans, 0UL);
 }
 
 /* Offlining a CPU drains its magazines; onlining it again works. */
@@ -389,7 +409,7 @@ static void hotplug_flush(struct kunit *test)
 
 	if (num_online_cpus() < 2 || !cpu)
 		kunit_skip(test, "needs a second CPU");
-	pc = per_cpu_ptr(pool->cpu, cpu);
+	pc = per_cpu_ptr(pool->cpu[cpu_to_mem(cpu)], cpu);
 	work_on_cpu(cpu, alloc_here, &oc);
 	KUNIT_ASSERT_NOT_NULL(test, oc.obj);
 	work_on_cpu(cpu, free_here, &oc);
@@ -433,7 +453,7 @@ static void trim_idle_caches(struct kunit *test)
 	for (i = 0; i < n; i++)
 		mag_cache_free(cache, objs[i]);
 	migrate_enable();
-	pc = per_cpu_ptr(pool->cpu, cpu);
+	pc = per_cpu_ptr(pool->cpu[cpu_to_mem(cpu)], cpu);
 	c = pool->central[cpu_to_mem(cpu)];
 	KUNIT_ASSERT_PTR_NE(test, pc->loaded, &mag_sentinel);
 	KUNIT_ASSERT_GT(test, c->nr_full, 0U);
@@ -584,24 +604,38 @@ static void busy_mark_diverts(struct kunit *test)
 {
 	struct mag_cache *cache = test_cache(test, 64, NULL);
 	struct mag_pool *pool = cache_pool(cache);
-	struct mag_magazine *m;
-	unsigned int rounds;
-	void *warm, *p;
+	struct mag_magazine *m, *gm;
+	unsigned int rounds, grounds;
+	void *warm, *p, *gwarm, *g, *gc;
 
 	warm = mag_cache_alloc(cache, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, warm);
+	gwarm = mag_alloc(64, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, gwarm);
 	preempt_disable();
-	m = this_cpu_ptr(pool->cpu)->loaded;
+	m = mag_local_cpu(pool)->loaded;
 	rounds = m->rounds;
-	this_cpu_inc(mag_busy);
+	gm = mag_local_cpu(&mag_generic[mag_size_class(64)])->loaded;
+	grounds = gm->rounds;
+	KUNIT_EXPECT_TRUE(test, mag_busy_enter());
 	p = mag_cache_alloc(cache, GFP_ATOMIC);
 	mag_cache_free(cache, warm);
-	this_cpu_dec(mag_busy);
-	KUNIT_EXPECT_PTR_EQ(test, this_cpu_ptr(pool->cpu)->loaded, m);
+	/* the inline fast paths of magalloc.h, and the exported functions */
+	g = mag_alloc(64, GFP_ATOMIC);
+	mag_free(gwarm);
+	gc = (mag_alloc)(64, GFP_ATOMIC);
+	(mag_free)(g);
+	mag_busy_exit();
+	KUNIT_EXPECT_PTR_EQ(test, mag_local_cpu(pool)->loaded, m);
 	KUNIT_EXPECT_EQ(test, m->rounds, rounds);
+	KUNIT_EXPECT_PTR_EQ(test, mag_local_cpu(&mag_generic[mag_size_class(64)])->loaded, gm);
+	KUNIT_EXPECT_EQ(test, gm->rounds, grounds);
 	preempt_enable();
 	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_NOT_NULL(test, g);
+	KUNIT_EXPECT_NOT_NULL(test, gc);
 	mag_cache_free(cache, p);
+	mag_free(gc);
 }
 
 static void irq_alloc(void *arg)

@@ -24,7 +24,16 @@
 
 #include "internal.h"
 
-struct mag_pool mag_generic[MAG_POOL_SLOTS];
+/* The functions magalloc.h's inline fast paths fall back to. */
+#undef mag_alloc
+#undef mag_free
+
+struct mag_pool mag_generic[MAG_NR_CLASSES];
+
+/* Per node, [nr_node_ids]: the per-CPU arrays of the generic pools' magazines. */
+static struct mag_cpu __percpu **mag_generic_cpu;
+
+DEFINE_PER_CPU_ALIGNED(struct mag_cpu, mag_dummy_cpu);
 
 /**
  * struct mag_cache - a typed cache
@@ -36,19 +45,6 @@ struct mag_cache {
 	unsigned int flags;
 };
 
-static struct mag_cpu __percpu *mag_dummy_cpu;
-
-/*
- * might_alloc() is a debugging aid (lockdep's reclaim annotation and the
- * sleep-in-atomic check), plus a voluntary preemption point that an
- * allocator's fast path does not need: only kernels that debug keep it.
- */
-static __always_inline void mag_might_alloc(gfp_t gfp)
-{
-	if (IS_ENABLED(CONFIG_LOCKDEP) || IS_ENABLED(CONFIG_DEBUG_ATOMIC_SLEEP))
-		might_alloc(gfp);
-}
-
 static __always_inline void *init_obj(struct mag_pool *pool, void *obj, gfp_t gfp)
 {
 	if (unlikely(want_init_on_alloc(gfp)) && pool->init && obj)
@@ -59,7 +55,13 @@ static __always_inline void *init_obj(struct mag_pool *pool, void *obj, gfp_t gf
 /* Allocation from @pool; the slow path when its magazines are empty. */
 static __always_inline void *pool_alloc(struct mag_pool *pool, gfp_t gfp)
 {
-	void *obj = mag_fast_pop(pool);
+	void *obj = NULL;
+
+	preempt_disable();
+	if (likely(mag_busy_enter()))
+		obj = mag_pop(mag_local_cpu(pool));
+	mag_busy_exit();
+	preempt_enable();
 
 	if (unlikely(!obj))
 		obj = mag_alloc_slow(pool, gfp);
@@ -71,15 +73,13 @@ static void pool_free(struct mag_pool *pool, void *obj)
 {
 	if (unlikely(want_init_on_free()) && pool->init)
 		memset(obj, 0, pool->size);
-	if (!mag_fast_push(pool, obj, mag_arena_of(obj)->node))
-		mag_free_slow(pool, obj);
+	mag_free_slow(pool, obj);
 }
 
 /*
- * Every free mag_free()'s fast path does not take: NULL, ZERO_SIZE_PTR,
- * huge and large objects, typed-cache objects, debug mode, init_on_free,
- * a full magazine, and pointers magalloc does not own (reported, never
- * followed further).
+ * Every free the fast path leaves: NULL, ZERO_SIZE_PTR, huge and large
+ * objects, debug mode, init_on_free, and pointers magalloc does not own
+ * (reported, never followed further).
  */
 static noinline void free_other(const void *ptr)
 {
@@ -107,7 +107,7 @@ static noinline void free_other(const void *ptr)
 	}
 }
 
-/* The magazine was empty (kept out of line: mag_alloc() stays a leaf). */
+/* The magazine was empty (kept out of line: mag_alloc() stays small). */
 static noinline void *alloc_miss(struct mag_pool *pool, gfp_t gfp)
 {
 	return init_obj(pool, mag_alloc_slow(pool, gfp), gfp);
@@ -132,22 +132,22 @@ static noinline void *alloc_other(size_t size, gfp_t gfp, int node)
  */
 void *mag_alloc(size_t size, gfp_t gfp)
 {
-	struct mag_pool *pool;
+	unsigned int cls;
 	void *obj;
 
 	if (unlikely(size - 1 >= MAG_MAX_SMALL))
 		return alloc_other(size, gfp, NUMA_NO_NODE);
 	mag_might_alloc(gfp);
-	pool = &mag_generic[mag_size_class(size)];
+	cls = mag_size_class(size);
 	/*
 	 * No debug test here: switching debug mode on drains every magazine
 	 * to the sentinel, and the slow path installs none in debug mode.
 	 */
-	obj = mag_fast_pop(pool);
+	obj = mag_pop_class(cls);
 	if (unlikely(!obj))
-		return alloc_miss(pool, gfp);
+		return alloc_miss(&mag_generic[cls], gfp);
 	if (unlikely(want_init_on_alloc(gfp)))
-		return memset(obj, 0, pool->size);
+		return memset(obj, 0, mag_class_size[cls]);
 	return obj;
 }
 EXPORT_SYMBOL_GPL(mag_alloc);
@@ -186,13 +186,24 @@ void *mag_alloc_node(size_t size, gfp_t gfp, int node)
 }
 EXPORT_SYMBOL_GPL(mag_alloc_node);
 
-/* A full magazine, a remote node, a busy CPU, or not a generic object. */
-static noinline void free_miss(struct mag_pool *pool, const void *ptr)
+/*
+ * A full magazine, a busy CPU, debug mode, init_on_free, or no small
+ * object in a live arena.
+ */
+static noinline void free_miss(const void *ptr)
 {
-	if (pool->generic)
-		mag_free_slow(pool, (void *)ptr);
-	else
-		free_other(ptr);
+	unsigned long off = (unsigned long)ptr & (MAG_ARENA_SIZE - 1);
+	const struct mag_arena *a = (const void *)ptr - off;
+	struct mag_pool *pool;
+
+	/* Debug mode reads nothing at @ptr before the registry vouches for it. */
+	if (static_branch_unlikely(&mag_debug_key) || off < MAG_HDR_PAGES * PAGE_SIZE ||
+	    READ_ONCE(a->magic) != MAG_ARENA_MAGIC)
+		return free_other(ptr);
+	pool = raw_cpu_ptr(READ_ONCE(a->cpu[off >> PAGE_SHIFT]))->pool;
+	if (!pool)
+		return free_other(ptr);
+	pool_free(pool, (void *)ptr);
 }
 
 /**
@@ -205,18 +216,8 @@ static noinline void free_miss(struct mag_pool *pool, const void *ptr)
  */
 void mag_free(const void *ptr)
 {
-	unsigned long off = (unsigned long)ptr & (MAG_ARENA_SIZE - 1);
-	const struct mag_arena *a = (const void *)ptr - off;
-	struct mag_pool *pool;
-
-	/* NULL, ZERO_SIZE_PTR and huge objects all sit in an arena's header. */
-	if (unlikely(off < MAG_HDR_PAGES * PAGE_SIZE) ||
-	    static_branch_unlikely(&mag_debug_key) || unlikely(want_init_on_free()))
-		return free_other(ptr);
-	pool = &mag_generic[READ_ONCE(a->cls[off >> PAGE_SHIFT])];
-	mag_trace(&a->cls[off >> PAGE_SHIFT], false);
-	if (unlikely(!mag_fast_push(pool, (void *)ptr, a->node)))
-		free_miss(pool, ptr);
+	if (unlikely(!mag_push_obj(ptr)))
+		free_miss(ptr);
 }
 EXPORT_SYMBOL_GPL(mag_free);
 
@@ -274,7 +275,7 @@ int mag_alloc_bulk(size_t size, gfp_t gfp, size_t nr, void **objs)
 	while (i < nr) {
 		preempt_disable();
 		if (mag_busy_enter() && !static_branch_unlikely(&mag_debug_key)) {
-			m = this_cpu_read(pool->cpu->loaded);
+			m = mag_local_cpu(pool)->loaded;
 			n = min_t(size_t, m->rounds, nr - i);
 			m->rounds -= n;
 			memcpy(&objs[i], &m->objs[m->rounds], n * sizeof(void *));
@@ -321,10 +322,21 @@ static unsigned int magazine_size(unsigned int size)
 	return clamp_t(unsigned int, SZ_32K / size, 2, 62);
 }
 
+static void pool_free_cpu(struct mag_pool *pool)
+{
+	int node;
+
+	if (!pool->generic)
+		for_each_node(node)
+			free_percpu(pool->cpu[node]);
+	kfree(pool->cpu);
+	pool->cpu = NULL;
+}
+
 static int pool_init(struct mag_pool *pool, const char *name, unsigned int cls,
 		     void (*ctor)(void *))
 {
-	int cpu;
+	int cpu, node;
 
 	pool->name = name;
 	pool->cls = cls;
@@ -332,20 +344,31 @@ static int pool_init(struct mag_pool *pool, const char *name, unsigned int cls,
 	pool->mag_size = magazine_size(pool->size);
 	pool->ctor = ctor;
 	pool->init = !ctor;
-	pool->cpu = alloc_percpu(struct mag_cpu);
+	pool->cpu = kcalloc(nr_node_ids, sizeof(*pool->cpu), GFP_KERNEL);
 	if (!pool->cpu)
 		return -ENOMEM;
-	for_each_possible_cpu(cpu) {
-		struct mag_cpu *pc = per_cpu_ptr(pool->cpu, cpu);
+	for_each_node(node) {
+		if (pool->generic)
+			pool->cpu[node] = mag_generic_cpu[node] + cls;
+		else
+			pool->cpu[node] = alloc_percpu(struct mag_cpu);
+		if (!pool->cpu[node])
+			goto fail;
+		for_each_possible_cpu(cpu) {
+			struct mag_cpu *pc = per_cpu_ptr(pool->cpu[node], cpu);
 
-		pc->loaded = &mag_sentinel;
-		pc->prev = &mag_sentinel;
+			pc->loaded = &mag_sentinel;
+			pc->prev = &mag_sentinel;
+			pc->pool = pool;
+			pc->node = node;
+		}
 	}
-	if (mag_central_init(pool)) {
-		free_percpu(pool->cpu);
-		return -ENOMEM;
-	}
+	if (mag_central_init(pool))
+		goto fail;
 	return 0;
+fail:
+	pool_free_cpu(pool);
+	return -ENOMEM;
 }
 
 /*
@@ -358,7 +381,7 @@ static unsigned long pool_drain(struct mag_pool *pool)
 	int cpu, node;
 
 	for_each_possible_cpu(cpu)
-		mag_cpu_drain(pool, cpu);
+		mag_cpu_drain(pool, cpu, NUMA_NO_NODE);
 	for_each_node(node) {
 		mag_central_trim(pool->central[node], true);
 		live += mag_central_live(pool->central[node]);
@@ -369,8 +392,7 @@ static unsigned long pool_drain(struct mag_pool *pool)
 static void pool_destroy(struct mag_pool *pool)
 {
 	mag_central_destroy(pool);
-	free_percpu(pool->cpu);
-	pool->cpu = NULL;
+	pool_free_cpu(pool);
 	if (!pool->generic)
 		kfree_const(pool->name);
 }
@@ -440,18 +462,22 @@ EXPORT_SYMBOL_GPL(mag_cache_alloc);
  * @cache: the cache
  * @obj: the object, or NULL
  *
- * The object goes into this cache's magazines unchecked (the fast path);
- * an object of another cache is caught only when it would go back to a
- * span, and may be handed out once more before that.  Debug mode checks
- * every free at the call.
+ * The object goes back to the cache it came from, whatever @cache says,
+ * exactly as mag_free() does; debug mode reports an object of another
+ * cache (or none) and leaves it alone.
  */
 void mag_cache_free(struct mag_cache *cache, void *obj)
 {
-	if (unlikely(!obj))
-		return;
-	if (static_branch_unlikely(&mag_debug_key))
-		return free_other(obj);
-	pool_free(&cache->pool, obj);
+	struct mag_span *s;
+
+	if (static_branch_unlikely(&mag_debug_key) && !ZERO_OR_NULL_PTR(obj)) {
+		s = mag_span_of(obj);
+		if (!s || s->pool != &cache->pool) {
+			mag_report_bad_free(obj, "not an object of this cache");
+			return;
+		}
+	}
+	mag_free(obj);
 }
 EXPORT_SYMBOL_GPL(mag_cache_free);
 
@@ -501,35 +527,41 @@ int mag_api_init(void)
 {
 	static char names[MAG_NR_CLASSES][16];
 	unsigned int cls;
-	int cpu;
+	int cpu, node;
 
-	mag_dummy_cpu = alloc_percpu(struct mag_cpu);
-	if (!mag_dummy_cpu)
+	mag_generic_cpu = kcalloc(nr_node_ids, sizeof(*mag_generic_cpu), GFP_KERNEL);
+	if (!mag_generic_cpu)
 		return -ENOMEM;
-	for_each_possible_cpu(cpu) {
-		per_cpu_ptr(mag_dummy_cpu, cpu)->loaded = &mag_sentinel;
-		per_cpu_ptr(mag_dummy_cpu, cpu)->prev = &mag_sentinel;
+	for_each_node(node) {
+		mag_generic_cpu[node] = __alloc_percpu(MAG_NR_CLASSES * sizeof(struct mag_cpu),
+						       __alignof__(struct mag_cpu));
+		if (!mag_generic_cpu[node])
+			goto fail;
 	}
-	for (cls = 0; cls < MAG_POOL_SLOTS; cls++) {
-		mag_generic[cls].cpu = mag_dummy_cpu;
-		mag_generic[cls].name = "invalid";
+	for_each_possible_cpu(cpu) {
+		per_cpu(mag_dummy_cpu, cpu).loaded = &mag_sentinel;
+		per_cpu(mag_dummy_cpu, cpu).prev = &mag_sentinel;
+		per_cpu(mag_dummy_cpu, cpu).node = NUMA_NO_NODE;
+		per_cpu(mag_front, cpu).local = per_cpu_ptr(mag_generic_cpu[cpu_to_mem(cpu)], cpu);
 	}
 	for (cls = 1; cls < MAG_NR_CLASSES; cls++) {
 		snprintf(names[cls], sizeof(names[cls]), "mag-%u", mag_class_size[cls]);
 		mag_generic[cls].generic = true;
-		if (pool_init(&mag_generic[cls], names[cls], cls, NULL)) {
-			mag_api_exit();
-			return -ENOMEM;
-		}
+		if (pool_init(&mag_generic[cls], names[cls], cls, NULL))
+			goto fail;
 		list_add_tail(&mag_generic[cls].link, &mag_pools);
 	}
 	return 0;
+fail:
+	mag_api_exit();
+	return -ENOMEM;
 }
 
 /* Module unload: no consumer is left, nothing else runs magalloc code. */
 void mag_api_exit(void)
 {
 	struct mag_pool *pool, *tmp;
+	int cpu, node;
 
 	mutex_lock(&mag_pools_mutex);
 	list_splice_init(&mag_zombies, &mag_pools);
@@ -540,6 +572,11 @@ void mag_api_exit(void)
 			kfree(container_of(pool, struct mag_cache, pool));
 	}
 	mutex_unlock(&mag_pools_mutex);
-	free_percpu(mag_dummy_cpu);
-	mag_dummy_cpu = NULL;
+	for_each_possible_cpu(cpu)
+		per_cpu(mag_front, cpu).local = NULL;
+	if (mag_generic_cpu)
+		for_each_node(node)
+			free_percpu(mag_generic_cpu[node]);
+	kfree(mag_generic_cpu);
+	mag_generic_cpu = NULL;
 }

@@ -197,7 +197,7 @@ int mag_central_grow(struct mag_central *c, gfp_t gfp)
 	s->nr_objs = nobj;
 	s->nr_free = nobj;
 	if (!mag_heap_alloc(c->heap, 1U << mag_class_order[pool->cls], gfp, s,
-			    pool->generic ? pool->cls : 0)) {
+			    pool->cpu[c->node])) {
 		kfree(s);
 		return -ENOMEM;
 	}

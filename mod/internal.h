@@ -32,21 +32,25 @@
 #include <linux/topology.h>
 #include <linux/magalloc.h>
 
+/*
+ * Test builds (kernels with KUnit) can record the (CPU, cache line,
+ * read/write) trace of the fast and exchange paths for the MESI model in
+ * mesi_kunit.c; elsewhere mag_trace() is nothing.  Off, it is a static
+ * branch: a no-op jump.
+ */
+#if IS_ENABLED(CONFIG_KUNIT)
+DECLARE_STATIC_KEY_FALSE(mag_trace_key);
+void mag_trace_access(const void *addr, bool write);
+#define mag_trace(addr, write)						\
+	do {								\
+		if (static_branch_unlikely(&mag_trace_key))		\
+			mag_trace_access(addr, write);			\
+	} while (0)
+#endif
+
 #include "magalloc.h"
 #include "sizeclasses.h"
 
-/*
- * Arenas: naturally aligned blocks of 2^MAG_ARENA_ORDER pages from the
- * kernel's page allocator.  The first MAG_HDR_PAGES pages hold the arena's
- * header (struct mag_arena), so the header of any object is found by
- * masking its address, and no object ever starts at an arena's first
- * byte: an arena-aligned pointer is a huge (page allocator) object.
- */
-#define MAG_ARENA_ORDER		9
-#define MAG_ARENA_PAGES		BIT(MAG_ARENA_ORDER)
-#define MAG_ARENA_SIZE		(PAGE_SIZE << MAG_ARENA_ORDER)
-#define MAG_HDR_PAGES		2
-#define MAG_ARENA_MAGIC		0x6d616761	/* "maga" */
 /* Largest buddy block in an arena: the upper half. */
 #define MAG_BLOCK_MAX_ORDER	(MAG_ARENA_ORDER - 1)
 /* Larger than this goes straight to the kernel's page allocator. */
@@ -56,36 +60,6 @@
 struct mag_span;
 struct mag_heap;
 struct mag_pool;
-
-/**
- * struct mag_arena - header in the first pages of every arena
- * @magic: MAG_ARENA_MAGIC while the arena is live (for humans and tests:
- *	slow paths trust the arena registry, see mag_span_of())
- * @node: NUMA node of the arena's pages
- * @cls: per page, the size class of the generic span that owns it, or 0
- *	(free, large object, typed-cache span); read by mag_free()'s fast path
- * @heap: the node heap the arena belongs to
- * @link: in @heap->arenas
- * @nr_free: pages of the arena in free buddy blocks
- * @free_order: per page, the order of the free block that starts there,
- *	or MAG_NOT_FREE
- * @span: per page, the span that owns it, or NULL
- *
- * Cache lines: @node and @cls are read on every free by every CPU
- * and written only when a span is created or destroyed, so they stay
- * shared (S) in every cache.  Everything from @heap on is written under
- * the heap lock and starts on its own line.
- */
-struct mag_arena {
-	u32 magic;
-	int node;
-	u8 cls[MAG_ARENA_PAGES];
-	struct mag_heap *heap ____cacheline_aligned;
-	struct list_head link;
-	unsigned int nr_free;
-	u8 free_order[MAG_ARENA_PAGES];
-	struct mag_span *span[MAG_ARENA_PAGES];
-};
 
 static inline struct mag_arena *mag_arena_of(const void *p)
 {
@@ -152,48 +126,12 @@ struct mag_heap {
 	unsigned long arenas_released;
 } ____cacheline_aligned_in_smp;
 
-/**
- * struct mag_magazine - a stack of free objects (Bonwick's magazine)
- * @rounds: objects held
- * @size: capacity; 0 only for the empty sentinel
- * @next: link in a depot list
- * @objs: the objects; the top of the stack is objs[rounds - 1]
- */
-struct mag_magazine {
-	unsigned int rounds;
-	unsigned int size;
-	struct mag_magazine *next;
-	void *objs[];
-};
-
 /*
  * The sentinel a CPU starts with: empty (rounds == 0) and full
  * (rounds == size == 0) at once, so both fast paths fall to the slow path
  * without a NULL test.  It is never written.
  */
 extern struct mag_magazine mag_sentinel;
-
-/**
- * struct mag_cpu - one CPU's magazines for one pool (Go's mcache entry)
- * @loaded: the magazine the fast paths pop from and push to
- * @prev: the previous magazine, always full, empty or the sentinel
- * @slow: slow-path entries on this CPU
- * @trimmed_at: @slow when the trimmer last looked
- * @hits: allocations the loaded magazine served (the fast path)
- * @misses: allocations that took the slow path
- *
- * Only its own CPU writes it (and the hotplug and unload paths, when that
- * CPU is dead or nothing runs).  Aligned and padded to a cache line so no
- * other CPU's data shares its line.
- */
-struct mag_cpu {
-	struct mag_magazine *loaded;
-	struct mag_magazine *prev;
-	unsigned long slow;
-	unsigned long trimmed_at;
-	unsigned long hits;
-	unsigned long misses;
-} ____cacheline_aligned;
 
 /**
  * struct mag_central - one pool's central list on one node (mcentral)
@@ -233,20 +171,22 @@ struct mag_central {
 /**
  * struct mag_pool - objects of one size and kind: a size class of the
  *	generic allocator, or a typed cache
- * @cpu: per-CPU magazines
+ * @cpu: per node, [nr_node_ids]: per-CPU magazines of objects of that
+ *	node (a CPU's own node's for its allocations and frees; the others'
+ *	take its frees of remote objects)
  * @size: object size in bytes (the class size)
  * @cls: size class, which fixes the span geometry
  * @mag_size: magazine capacity
  * @init: honour init_on_alloc, init_on_free and __GFP_ZERO (no ctor)
- * @generic: one of mag_generic[]: its spans publish their class in the
- *	arena header, so mag_free() finds the pool without a lookup
+ * @generic: one of mag_generic[], whose per-CPU magazines sit in
+ *	arrays indexed by class (struct mag_front's @local)
  * @ctor: constructor run on every object of a new span
  * @central: per node, [nr_node_ids]
  * @name: for reports
  * @link: in mag_pools
  */
 struct mag_pool {
-	struct mag_cpu __percpu *cpu;
+	struct mag_cpu __percpu **cpu;
 	unsigned int size;
 	unsigned int cls;
 	unsigned int mag_size;
@@ -280,31 +220,12 @@ static inline size_t mag_line_size(size_t size)
 }
 
 /*
- * Test builds (kernels with KUnit) can record the (CPU, cache line,
- * read/write) trace of the fast and exchange paths for the MESI model in
- * mesi_kunit.c; elsewhere mag_trace() is nothing.  Off, it is a static
- * branch: a no-op jump.
+ * api.c.  mag_generic[cls] is the pool of size class cls (entry 0 is
+ * unused); mag_dummy_cpu is the per-CPU struct mag_cpu, loaded with the
+ * sentinel on every CPU, that arena pages outside small spans point to.
  */
-#if IS_ENABLED(CONFIG_KUNIT)
-DECLARE_STATIC_KEY_FALSE(mag_trace_key);
-void mag_trace_access(const void *addr, bool write);
-#define mag_trace(addr, write)						\
-	do {								\
-		if (static_branch_unlikely(&mag_trace_key))		\
-			mag_trace_access(addr, write);			\
-	} while (0)
-#else
-static inline void mag_trace(const void *addr, bool write) { }
-#endif
-
-/*
- * api.c.  mag_generic[] has an entry for every value of a u8 class byte:
- * entries 0 and MAG_NR_CLASSES up are dummies whose magazines are the
- * sentinel, so mag_free() indexes it without a bounds check and any
- * pointer that is not a generic object falls to the slow path.
- */
-#define MAG_POOL_SLOTS	256
-extern struct mag_pool mag_generic[MAG_POOL_SLOTS];
+extern struct mag_pool mag_generic[MAG_NR_CLASSES];
+DECLARE_PER_CPU_ALIGNED(struct mag_cpu, mag_dummy_cpu);
 int mag_api_init(void);
 void mag_api_exit(void);
 
@@ -316,88 +237,18 @@ static __always_inline unsigned int mag_size_class(size_t size)
 				    MAG_LARGE_SIZE_DIV];
 }
 
+/* This CPU's magazines of @pool for its own node.  Preemption off. */
+static inline struct mag_cpu *mag_local_cpu(struct mag_pool *pool)
+{
+	return this_cpu_ptr(pool->cpu[numa_mem_id()]);
+}
+
 /* magazine.c: the per-CPU layer */
-DECLARE_PER_CPU_ALIGNED(u8, mag_busy);
 DECLARE_STATIC_KEY_FALSE(mag_debug_key);
 void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp);
 void mag_free_slow(struct mag_pool *pool, void *obj);
 struct mag_magazine *mag_magazine_alloc(struct mag_pool *pool, gfp_t gfp, int node);
-void mag_cpu_drain(struct mag_pool *pool, int cpu);
-
-/*
- * The busy mark.  Every user of this CPU's magazines (fast paths, slow
- * paths, drains) increments it with preemption off and proceeds only if it
- * was zero, then decrements it.  An interrupt that lands inside such a
- * region finds it non-zero and takes the locked central path, which never
- * touches per-CPU magazines.  Plain per-CPU increments: no lock, no atomic
- * instruction.  The compiler barriers keep magazine accesses inside.
- */
-static __always_inline bool mag_busy_enter(void)
-{
-	this_cpu_inc(mag_busy);
-	barrier();
-	mag_trace(this_cpu_ptr(&mag_busy), true);
-	return this_cpu_read(mag_busy) == 1;
-}
-
-static __always_inline void mag_busy_exit(void)
-{
-	barrier();
-	this_cpu_dec(mag_busy);
-	mag_trace(this_cpu_ptr(&mag_busy), true);
-}
-
-/*
- * The fast paths: pop or push one pointer on this CPU's loaded magazine.
- * The lines touched are this CPU's busy mark, its struct mag_cpu for the
- * pool and its magazine, all written by this CPU alone.
- */
-static __always_inline void *mag_fast_pop(struct mag_pool *pool)
-{
-	struct mag_magazine *m;
-	void *obj = NULL;
-
-	preempt_disable();
-	if (likely(mag_busy_enter())) {
-		m = this_cpu_read(pool->cpu->loaded);
-		mag_trace(&pool->cpu, false);
-		mag_trace(this_cpu_ptr(pool->cpu), false);
-		mag_trace(&m->rounds, false);
-		if (likely(m->rounds)) {
-			obj = m->objs[--m->rounds];
-			this_cpu_inc(pool->cpu->hits);
-			mag_trace(&m->rounds, true);
-			mag_trace(&m->objs[m->rounds], false);
-		}
-	}
-	mag_busy_exit();
-	preempt_enable();
-	return obj;
-}
-
-/* False if the object could not be pushed: full magazine, remote node, busy. */
-static __always_inline bool mag_fast_push(struct mag_pool *pool, void *obj, int node)
-{
-	struct mag_magazine *m;
-	bool done = false;
-
-	preempt_disable();
-	if (likely(mag_busy_enter())) {
-		m = this_cpu_read(pool->cpu->loaded);
-		mag_trace(&pool->cpu, false);
-		mag_trace(this_cpu_ptr(pool->cpu), false);
-		mag_trace(&m->rounds, false);
-		if (likely(m->rounds < m->size && node == numa_mem_id())) {
-			m->objs[m->rounds++] = obj;
-			mag_trace(&m->rounds, true);
-			mag_trace(&m->objs[m->rounds - 1], true);
-			done = true;
-		}
-	}
-	mag_busy_exit();
-	preempt_enable();
-	return done;
-}
+void mag_cpu_drain(struct mag_pool *pool, int cpu, int node);
 
 /* central.c */
 extern unsigned int mag_depot_max;
@@ -419,7 +270,7 @@ void mag_heap_exit(void);
 struct mag_heap *mag_heap_create(int node);
 void mag_heap_destroy(struct mag_heap *h);
 void *mag_heap_alloc(struct mag_heap *h, unsigned int npages, gfp_t gfp,
-		     struct mag_span *span, unsigned int cls);
+		     struct mag_span *span, struct mag_cpu __percpu *pcpu);
 void mag_heap_free(struct mag_span *span);
 struct mag_span *mag_span_of(const void *p);
 unsigned long mag_heap_release(struct mag_heap *h, unsigned int keep);

@@ -61,6 +61,52 @@ static unsigned int trim_interval_ms = 2000;
 module_param(trim_interval_ms, uint, 0644);
 MODULE_PARM_DESC(trim_interval_ms, "period of idle-cache trimming, 0 = never (default 2000)");
 
+/*
+ * schedule_on_each_cpu() is not exported: the same, with one work item per
+ * CPU, serialized by a mutex so the items are never reused while pending.
+ * @offline, if set, runs for each CPU that is not online, in this task,
+ * while CPU hotplug is held off.
+ */
+/* Written by the CPU that queues it: kept off the lines of hot data. */
+static DEFINE_PER_CPU_ALIGNED(struct work_struct, cpu_work);
+static DEFINE_MUTEX(cpu_work_mutex);
+
+static void run_on_each_cpu(work_func_t fn, void (*offline)(int cpu))
+{
+	int cpu;
+
+	mutex_lock(&cpu_work_mutex);
+	cpus_read_lock();
+	for_each_possible_cpu(cpu) {
+		if (cpu_online(cpu)) {
+			INIT_WORK(per_cpu_ptr(&cpu_work, cpu), fn);
+			queue_work_on(cpu, system_wq, per_cpu_ptr(&cpu_work, cpu));
+		} else if (offline) {
+			offline(cpu);
+		}
+	}
+	for_each_online_cpu(cpu)
+		flush_work(per_cpu_ptr(&cpu_work, cpu));
+	cpus_read_unlock();
+	mutex_unlock(&cpu_work_mutex);
+}
+
+/*
+ * Debug mode takes or gives back its hold on a CPU's busy mark: adding
+ * MAG_BUSY_DEBUG twice is adding nothing.  On the CPU itself, in a work
+ * item, when no magazine user runs there; on a CPU that is not online,
+ * directly.
+ */
+static void busy_debug_fn(struct work_struct *w)
+{
+	this_cpu_add(mag_front.busy, MAG_BUSY_DEBUG);
+}
+
+static void busy_debug_offline(int cpu)
+{
+	per_cpu(mag_front, cpu).busy += MAG_BUSY_DEBUG;
+}
+
 /**
  * mag_set_debug() - switch debug mode
  * @on: every allocation and free takes the checked slow path; switching it
@@ -70,14 +116,26 @@ MODULE_PARM_DESC(trim_interval_ms, "period of idle-cache trimming, 0 = never (de
  */
 void mag_set_debug(bool on)
 {
-	if (!on) {
-		static_branch_disable(&mag_debug_key);
+	static DEFINE_MUTEX(lock);
+
+	mutex_lock(&lock);
+	if (on == static_key_enabled(&mag_debug_key)) {
+		mutex_unlock(&lock);
 		return;
 	}
-	static_branch_enable(&mag_debug_key);
-	/* Objects cached before the switch would escape the checks. */
-	if (READ_ONCE(mag_live))
-		mag_drain_all();
+	if (on) {
+		/* From here on the slow paths install no magazine... */
+		static_branch_enable(&mag_debug_key);
+		/* ...objects cached before the switch would escape the checks... */
+		if (READ_ONCE(mag_live))
+			mag_drain_all();
+		/* ...and no fast path runs, or reads memory at a pointer. */
+		run_on_each_cpu(busy_debug_fn, busy_debug_offline);
+	} else {
+		run_on_each_cpu(busy_debug_fn, busy_debug_offline);
+		static_branch_disable(&mag_debug_key);
+	}
+	mutex_unlock(&lock);
 }
 
 /**
@@ -99,7 +157,7 @@ static int mag_cpu_dead(unsigned int cpu)
 
 	mutex_lock(&mag_pools_mutex);
 	list_for_each_entry(pool, &mag_pools, link)
-		mag_cpu_drain(pool, cpu);
+		mag_cpu_drain(pool, cpu, NUMA_NO_NODE);
 	mutex_unlock(&mag_pools_mutex);
 	return 0;
 }
@@ -112,43 +170,22 @@ static void drain_this_cpu(bool all)
 	mutex_lock(&mag_pools_mutex);
 	list_for_each_entry(pool, &mag_pools, link) {
 		struct mag_cpu *pc;
+		int node;
 
 		preempt_disable();
 		/* A task-context walker never finds the mark set, but be sure. */
 		if (mag_busy_enter()) {
-			pc = this_cpu_ptr(pool->cpu);
-			if (all || pc->slow == pc->trimmed_at)
-				mag_cpu_drain(pool, smp_processor_id());
-			pc->trimmed_at = pc->slow;
+			for_each_node(node) {
+				pc = this_cpu_ptr(pool->cpu[node]);
+				if (all || pc->slow == pc->trimmed_at)
+					mag_cpu_drain(pool, smp_processor_id(), node);
+				pc->trimmed_at = pc->slow;
+			}
 		}
 		mag_busy_exit();
 		preempt_enable();
 	}
 	mutex_unlock(&mag_pools_mutex);
-}
-
-/*
- * schedule_on_each_cpu() is not exported: the same, with one work item per
- * CPU, serialized by a mutex so the items are never reused while pending.
- */
-/* Written by the CPU that queues it: kept off the lines of hot data. */
-static DEFINE_PER_CPU_ALIGNED(struct work_struct, cpu_work);
-static DEFINE_MUTEX(cpu_work_mutex);
-
-static void run_on_each_cpu(work_func_t fn)
-{
-	int cpu;
-
-	mutex_lock(&cpu_work_mutex);
-	cpus_read_lock();
-	for_each_online_cpu(cpu) {
-		INIT_WORK(per_cpu_ptr(&cpu_work, cpu), fn);
-		queue_work_on(cpu, system_wq, per_cpu_ptr(&cpu_work, cpu));
-	}
-	for_each_online_cpu(cpu)
-		flush_work(per_cpu_ptr(&cpu_work, cpu));
-	cpus_read_unlock();
-	mutex_unlock(&cpu_work_mutex);
 }
 
 static void trim_cpu_fn(struct work_struct *w)
@@ -186,7 +223,7 @@ unsigned long mag_drain_all(void)
 {
 	unsigned long pages;
 
-	run_on_each_cpu(drain_cpu_fn);
+	run_on_each_cpu(drain_cpu_fn, NULL);
 	mutex_lock(&mag_pools_mutex);
 	pages = trim_central(true);
 	mutex_unlock(&mag_pools_mutex);
@@ -206,7 +243,7 @@ static DECLARE_WORK(drain_work, drain_fn);
  */
 void mag_trim_now(void)
 {
-	run_on_each_cpu(trim_cpu_fn);
+	run_on_each_cpu(trim_cpu_fn, NULL);
 	mutex_lock(&mag_pools_mutex);
 	trim_central(false);
 	mutex_unlock(&mag_pools_mutex);
@@ -224,7 +261,7 @@ static void trim_fn(struct work_struct *w)
 
 static void drain_fn(struct work_struct *w)
 {
-	run_on_each_cpu(drain_cpu_fn);
+	run_on_each_cpu(drain_cpu_fn, NULL);
 }
 
 /**

@@ -5,19 +5,44 @@
  * Objects of up to MAG_MAX_SMALL (32 KiB) bytes come from per-CPU
  * magazines of size-classed objects; larger ones from magalloc's page heap
  * (exact page counts) or, beyond half an arena, from the kernel's page
- * allocator.  Every function here is exported with EXPORT_SYMBOL_GPL by
- * magalloc.ko; a consumer module depends on it through its symbols.
+ * allocator.  Every function declared here is exported with
+ * EXPORT_SYMBOL_GPL by magalloc.ko; a consumer module depends on it
+ * through its symbols.
  *
  * Context: mag_free(), mag_cache_free() and mag_free_bulk() may be called
  * from any context but NMI.  The allocation functions may be called from
  * any context but NMI when @gfp allows it (GFP_ATOMIC or GFP_NOWAIT from
  * interrupts); they sleep only if @gfp has __GFP_DIRECT_RECLAIM.
+ *
+ * Inline fast paths.  As kmalloc() resolves a constant size to its cache
+ * at compile time, mag_alloc() of a constant size pops this CPU's
+ * magazine for that class inline, and mag_free() pushes inline; whatever
+ * the inline code cannot finish (an empty or full magazine, an
+ * interrupted magazine user, a large object, debug mode) calls the
+ * exported function of the same name, which does everything.  Each call
+ * site grows by about 100 bytes (mag_alloc()) and 90 bytes (mag_free());
+ * a consumer that prefers plain calls defines MAGALLOC_NO_INLINE before
+ * including this header.  The second half of this header is what the
+ * inline code needs to see of magalloc's internals: it is not an
+ * interface, and consumers must be built against the magalloc.ko they
+ * load with.
  */
 #ifndef _MAGALLOC_H
 #define _MAGALLOC_H
 
 #include <linux/gfp.h>
+#include <linux/jump_label.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
+#include <linux/string.h>
 #include <linux/types.h>
+#ifdef CONFIG_X86
+#include <asm/asm.h>
+#endif
+
+#include "sizeclasses.h"
 
 struct mag_cache;
 
@@ -34,5 +59,357 @@ struct mag_cache *mag_cache_create(const char *name, unsigned int size,
 void *mag_cache_alloc(struct mag_cache *cache, gfp_t gfp);
 void mag_cache_free(struct mag_cache *cache, void *obj);
 void mag_cache_destroy(struct mag_cache *cache);
+
+/* ---- Internals the inline fast paths need (not an interface) ---------- */
+
+/*
+ * Arenas: naturally aligned blocks of 2^MAG_ARENA_ORDER pages from the
+ * kernel's page allocator.  The first MAG_HDR_PAGES pages hold the arena's
+ * header (struct mag_arena), so the header of any object is found by
+ * masking its address, and no object ever starts in an arena's first
+ * pages: an arena-aligned pointer is a huge (page allocator) object.
+ */
+#define MAG_ARENA_ORDER		9
+#define MAG_ARENA_PAGES		BIT(MAG_ARENA_ORDER)
+#define MAG_ARENA_SIZE		(PAGE_SIZE << MAG_ARENA_ORDER)
+#define MAG_HDR_PAGES		3
+#define MAG_ARENA_MAGIC		0x6d616761	/* "maga" */
+
+struct mag_pool;
+struct mag_heap;
+struct mag_span;
+
+/**
+ * struct mag_magazine - a stack of free objects (Bonwick's magazine)
+ * @rounds: objects held
+ * @size: capacity; 0 only for the empty sentinel
+ * @next: link in a depot list
+ * @objs: the objects; the top of the stack is objs[rounds - 1]
+ */
+struct mag_magazine {
+	unsigned int rounds;
+	unsigned int size;
+	struct mag_magazine *next;
+	void *objs[];
+};
+
+/**
+ * struct mag_cpu - one CPU's magazines for one pool and one node (an
+ *	entry of Go's mcache)
+ * @loaded: the magazine the fast paths pop from and push to
+ * @prev: the previous magazine, always full, empty or the sentinel
+ * @hits: allocations the loaded magazine served (the fast path)
+ * @pool: the pool (fixed)
+ * @node: the node of every object in these magazines (fixed); a CPU's
+ *	magazines for another node than its own take only frees, and go
+ *	back to that node's central a whole magazine at a time
+ * @slow: slow-path entries on this CPU
+ * @trimmed_at: @slow when the trimmer last looked
+ * @misses: allocations that took the slow path
+ *
+ * Only its own CPU writes it (and the hotplug and unload paths, when that
+ * CPU is dead or nothing runs).  Aligned and padded to a cache line, so no
+ * other CPU's data shares its line.
+ */
+struct mag_cpu {
+	struct mag_magazine *loaded;
+	struct mag_magazine *prev;
+	unsigned long hits;
+	struct mag_pool *pool;
+	int node;
+	unsigned long slow;
+	unsigned long trimmed_at;
+	unsigned long misses;
+} ____cacheline_aligned;
+
+/**
+ * struct mag_front - what every fast path of a CPU reads first
+ * @busy: the busy mark: 0 when no magazine user runs on this CPU; every
+ *	user subtracts one on entry and proceeds only if it was 0 (see
+ *	mag_busy_enter())
+ * @local: this CPU's struct mag_cpu array of the generic pools of its
+ *	node, indexed by size class
+ *
+ * Per CPU, line aligned; only its own CPU writes @busy, and @local is
+ * written once per CPU at load.
+ */
+struct mag_front {
+	u8 busy;
+	struct mag_cpu *local;
+};
+
+/**
+ * struct mag_arena - header in the first pages of every arena
+ * @magic: MAG_ARENA_MAGIC while the arena is live: mag_free()'s fast path
+ *	checks it, so a pointer outside any arena goes to the slow path,
+ *	which checks it against the arena registry
+ * @node: NUMA node of the arena's pages
+ * @cpu: per page, the per-CPU magazines for objects of the small span
+ *	that owns the page, or the dummy whose magazines are the sentinel
+ *	(free pages, large objects); read by mag_free()'s fast path
+ * @heap: the node heap the arena belongs to
+ * @link: in @heap->arenas
+ * @nr_free: pages of the arena in free buddy blocks
+ * @free_order: per page, the order of the free block that starts there,
+ *	or MAG_NOT_FREE
+ * @span: per page, the span that owns it, or NULL
+ *
+ * Cache lines: @magic, @node and @cpu are read on every free by every CPU
+ * and written only when an arena or a span is created or destroyed, so
+ * they stay shared (S) in every cache.  Everything from @heap on is
+ * written under the heap lock and starts on its own line.
+ */
+struct mag_arena {
+	u32 magic;
+	int node;
+	struct mag_cpu __percpu *cpu[MAG_ARENA_PAGES];
+	struct mag_heap *heap ____cacheline_aligned;
+	struct list_head link;
+	unsigned int nr_free;
+	u8 free_order[MAG_ARENA_PAGES];
+	struct mag_span *span[MAG_ARENA_PAGES];
+};
+
+DECLARE_PER_CPU_ALIGNED(struct mag_front, mag_front);
+#define MAG_BUSY_DEBUG	0x80
+
+/*
+ * Test builds of magalloc.ko define mag_trace() (internal.h) to record the
+ * cache lines the fast paths touch; everywhere else it is nothing.
+ */
+#ifndef mag_trace
+static __always_inline void mag_trace(const void *addr, bool write) { }
+#endif
+
+#ifdef __my_cpu_var
+#define mag_my_cpu_var(var)	__my_cpu_var(var)
+#else
+#define mag_my_cpu_var(var)	(var)
+#endif
+
+/*
+ * The busy mark.  Every user of this CPU's magazines (fast paths, slow
+ * paths, drains) subtracts one from it with preemption off, proceeds only
+ * if it was 0, and adds the one back when done.  An interrupt that lands
+ * inside such a region finds it non-zero and takes the locked central
+ * path, which never touches per-CPU magazines; so does everything while
+ * debug mode holds every CPU's mark (MAG_BUSY_DEBUG).  One instruction each way
+ * on this CPU's own line (on x86 the borrow of the subtraction is the
+ * answer): no lock, no atomic instruction.  The memory clobbers keep the
+ * magazine accesses inside.
+ */
+static __always_inline bool mag_busy_enter(void)
+{
+	bool idle;
+
+#ifdef CONFIG_X86
+	asm volatile("subb $1, " __percpu_arg([mark])
+		     CC_SET(c)
+		     : [mark] "+m" (mag_my_cpu_var(mag_front.busy)), CC_OUT(c) (idle)
+		     : : "memory");
+#else
+	this_cpu_sub(mag_front.busy, 1);
+	barrier();
+	idle = this_cpu_read(mag_front.busy) == 0xff;
+#endif
+	mag_trace(this_cpu_ptr(&mag_front), true);
+	return idle;
+}
+
+static __always_inline void mag_busy_exit(void)
+{
+	barrier();
+	this_cpu_add(mag_front.busy, 1);
+	mag_trace(this_cpu_ptr(&mag_front), true);
+}
+
+/*
+ * Pop one object from the loaded magazine of @pc, or push one to the
+ * loaded magazine @m: the fast paths proper.  Busy region held.  The lines
+ * touched are this CPU's struct mag_cpu and its magazine, written by this
+ * CPU alone.
+ */
+static __always_inline void *mag_pop(struct mag_cpu *pc)
+{
+	struct mag_magazine *m = pc->loaded;
+	unsigned long n;
+	void *obj;
+
+	mag_trace(pc, false);
+	mag_trace(&m->rounds, false);
+	if (unlikely(check_sub_overflow((unsigned long)m->rounds, 1UL, &n)))
+		return NULL;
+	m->rounds = n;
+	pc->hits++;
+	mag_trace(pc, true);
+	mag_trace(&m->rounds, true);
+	mag_trace(&m->objs[n], false);
+	obj = m->objs[n];
+	/*
+	 * Magazines never hold NULL: tell the compiler, so callers' NULL
+	 * tests fold away (unreachable() keeps the branch, for objtool).
+	 */
+	if (!obj)
+		__builtin_unreachable();
+	return obj;
+}
+
+static __always_inline bool mag_push(struct mag_magazine *m, const void *obj)
+{
+	unsigned int n = m->rounds;
+
+	mag_trace(&m->rounds, false);
+	if (unlikely(n >= m->size))
+		return false;
+	m->objs[n] = (void *)obj;
+	/* Count it in place (one instruction on x86), not from a register. */
+	barrier();
+	m->rounds++;
+	mag_trace(&m->rounds, true);
+	mag_trace(&m->objs[n], true);
+	return true;
+}
+
+/*
+ * might_alloc() is a debugging aid (lockdep's reclaim annotation and the
+ * sleep-in-atomic check), plus a voluntary preemption point that an
+ * allocator's fast path does not need: only kernels that debug keep it.
+ */
+static __always_inline void mag_might_alloc(gfp_t gfp)
+{
+	if (IS_ENABLED(CONFIG_LOCKDEP) || IS_ENABLED(CONFIG_DEBUG_ATOMIC_SLEEP))
+		might_alloc(gfp);
+}
+
+/* Pop an object of size class @cls from this CPU's magazines, or NULL. */
+static __always_inline void *mag_pop_class(unsigned int cls)
+{
+	void *obj;
+
+	preempt_disable();
+	if (unlikely(!mag_busy_enter()))
+		goto miss;
+	mag_trace(this_cpu_ptr(&mag_front.local), false);
+	obj = mag_pop(this_cpu_read(mag_front.local) + cls);
+	if (unlikely(!obj))
+		goto miss;
+	mag_busy_exit();
+	preempt_enable();
+	return obj;
+miss:
+	mag_busy_exit();
+	preempt_enable();
+	return NULL;
+}
+
+/*
+ * Push @ptr to this CPU's magazine for its pool and node, as the page of
+ * @ptr's arena tells; false if that cannot be done here and now.  Pointers
+ * in an arena's header or outside any arena give false, and so do pages
+ * outside small spans and every page with init_on_free (their magazines
+ * are the dummy's: the sentinel).  In debug mode every CPU's busy mark is
+ * held, so no fast path reads memory at a pointer it was given.
+ */
+static __always_inline bool mag_push_obj(const void *ptr)
+{
+	unsigned long idx = ((unsigned long)ptr >> PAGE_SHIFT) & (MAG_ARENA_PAGES - 1);
+	const struct mag_arena *a = (const void *)((unsigned long)ptr & ~(MAG_ARENA_SIZE - 1));
+	struct mag_cpu __percpu *pcpu;
+
+	preempt_disable();
+	/* First: debug mode holds the mark, and nothing is read then. */
+	if (unlikely(!mag_busy_enter()))
+		goto miss;
+	/*
+	 * NULL, ZERO_SIZE_PTR and huge objects (arena-aligned) all fall in
+	 * page 0; the other header pages point to the dummy, as free pages do.
+	 */
+	if (unlikely(!idx) || unlikely(a->magic != MAG_ARENA_MAGIC))
+		goto miss;
+	pcpu = READ_ONCE(a->cpu[idx]);
+	mag_trace(&a->cpu[idx], false);
+	mag_trace(this_cpu_ptr(pcpu), false);
+	if (unlikely(!mag_push(this_cpu_read(pcpu->loaded), ptr)))
+		goto miss;
+	mag_busy_exit();
+	preempt_enable();
+	return true;
+miss:
+	mag_busy_exit();
+	preempt_enable();
+	return false;
+}
+
+/*
+ * Zeroing a constant @size: up to a cache line with plain 8-byte stores,
+ * which cost less than the start-up of the rep stos the compiler would
+ * otherwise choose; beyond, memset().
+ */
+static __always_inline void mag_zero_const(void *obj, size_t size)
+{
+	u64 *p = obj;
+
+	if (size > 64) {
+		memset(obj, 0, size);
+		return;
+	}
+	switch (size / 8) {
+	case 8:
+		p[7] = 0;
+		fallthrough;
+	case 7:
+		p[6] = 0;
+		fallthrough;
+	case 6:
+		p[5] = 0;
+		fallthrough;
+	case 5:
+		p[4] = 0;
+		fallthrough;
+	case 4:
+		p[3] = 0;
+		fallthrough;
+	case 3:
+		p[2] = 0;
+		fallthrough;
+	case 2:
+		p[1] = 0;
+		fallthrough;
+	default:
+		p[0] = 0;
+	}
+}
+
+/* Allocation of a constant @size, inline. */
+static __always_inline void *mag_alloc_const(size_t size, gfp_t gfp)
+{
+	void *obj;
+
+	mag_might_alloc(gfp);
+	obj = mag_pop_class(mag_const_class(size));
+	if (unlikely(!obj))
+		return (mag_alloc)(size, gfp);
+	if (unlikely(want_init_on_alloc(gfp)))
+		mag_zero_const(obj, mag_const_class_size(size));
+	return obj;
+}
+
+static __always_inline void mag_free_inline(const void *ptr)
+{
+	if (unlikely(!mag_push_obj(ptr)))
+		(mag_free)(ptr);
+}
+
+static __always_inline void *mag_alloc_inline(size_t size, gfp_t gfp)
+{
+	if (__builtin_constant_p(size) && size && size <= MAG_MAX_SMALL)
+		return mag_alloc_const(size, gfp);
+	return (mag_alloc)(size, gfp);
+}
+
+#ifndef MAGALLOC_NO_INLINE
+#define mag_alloc(size, gfp)	mag_alloc_inline(size, gfp)
+#define mag_free(ptr)		mag_free_inline(ptr)
+#endif
 
 #endif /* _MAGALLOC_H */

@@ -2,14 +2,18 @@
 /*
  * magalloc per-CPU magazines: Go's mcache, built as Bonwick's magazine layer.
  *
- * Each CPU holds, for each pool, two magazines (struct mag_cpu): @loaded,
- * which the fast paths in internal.h pop from and push to, and @prev,
- * which is always full or empty.  A fast path is a pointer pop or push on
- * this CPU's own lines, with preemption off and this CPU's busy mark set.
+ * Each CPU holds, for each pool and node, two magazines (struct mag_cpu):
+ * @loaded, which the fast paths in magalloc.h pop from and push to, and
+ * @prev, which is always full or empty.  A fast path is a pointer pop or
+ * push on this CPU's own lines, with preemption off and this CPU's busy
+ * mark set.  Allocations use the magazines of the CPU's own node; a free
+ * goes to the magazines of the object's node, so objects of another node
+ * collect in magazines of their own and go home, a whole magazine at a
+ * time, to their node's central (SLAB's alien caches, as magazines).
  *
  * Slow paths (here) run when @loaded is empty on alloc or full on free, or
- * when the busy mark (internal.h) shows an interrupted user of the
- * magazines on this CPU:
+ * when the busy mark shows an interrupted user of the magazines on this
+ * CPU:
  *
  *   alloc: if @prev is full, swap the two and pop.  Else, under the node
  *          central's lock, trade the empty @prev for a full magazine from
@@ -17,8 +21,9 @@
  *          that, leave the busy region, grow the central by one span
  *          (this may sleep if gfp allows) and retry.
  *   free:  if @prev is empty, swap and push.  Else trade the full @prev
- *          for an empty magazine from the depot (or a new one); if no
- *          magazine can be had, free the object straight into its span.
+ *          for an empty magazine from the depot of the object's node (or
+ *          a new one); if no magazine can be had, free the object straight
+ *          into its span.
  *
  * The busy mark is what makes this safe from interrupts without disabling
  * them: an interrupt (hardirq or softirq) that lands inside a marked region
@@ -27,9 +32,6 @@
  * magazines are allocated outside it and handed in.  The central lock is
  * taken inside a marked region with interrupts disabled, so an interrupt
  * can never wait on a lock its CPU holds.
- *
- * Objects in a CPU's magazines always belong to that CPU's node: a free of
- * a remote-node object goes straight to its own node's central.
  */
 #include <linux/slab.h>
 #include <linux/static_key.h>
@@ -37,7 +39,8 @@
 #include "internal.h"
 
 /* On a line of its own: only this CPU writes it. */
-DEFINE_PER_CPU_ALIGNED(u8, mag_busy);
+DEFINE_PER_CPU_ALIGNED(struct mag_front, mag_front);
+EXPORT_PER_CPU_SYMBOL_GPL(mag_front);
 DEFINE_STATIC_KEY_FALSE(mag_debug_key);
 
 struct mag_magazine mag_sentinel;
@@ -129,17 +132,21 @@ void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp)
 {
 	struct mag_magazine *spare = NULL;
 	struct mag_central *c;
+	struct mag_cpu *pc;
 	void *obj;
 
-	raw_cpu_inc(pool->cpu->misses);
 	for (;;) {
-		if (raw_cpu_read(pool->cpu->loaded) == &mag_sentinel && !spare)
+		/* A hint only: this task may run elsewhere by the time it looks. */
+		if (!spare &&
+		    READ_ONCE(raw_cpu_ptr(pool->cpu[numa_mem_id()])->loaded) == &mag_sentinel)
 			spare = mag_magazine_alloc(pool, gfp, numa_mem_id());
 
 		preempt_disable();
-		c = pool->central[numa_mem_id()];
+		pc = mag_local_cpu(pool);
+		c = pool->central[pc->node];
+		pc->misses++;
 		if (mag_busy_enter() && !static_branch_unlikely(&mag_debug_key)) {
-			obj = refill(this_cpu_ptr(pool->cpu), c, &spare);
+			obj = refill(pc, c, &spare);
 			mag_busy_exit();
 			preempt_enable();
 		} else {
@@ -157,7 +164,7 @@ void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp)
 	return obj;
 }
 
-/* Busy region held; @obj is of this node.  False: no empty magazine. */
+/* Busy region held; @obj is of @pc's node.  False: no empty magazine. */
 static bool flush(struct mag_cpu *pc, struct mag_central *c, void *obj,
 		  struct mag_magazine **spare)
 {
@@ -193,22 +200,22 @@ static bool flush(struct mag_cpu *pc, struct mag_central *c, void *obj,
 	return m;
 }
 
+/* @obj is one of @pool's.  Any context but NMI. */
 void mag_free_slow(struct mag_pool *pool, void *obj)
 {
-	struct mag_magazine *spare = NULL;
 	int node = mag_arena_of(obj)->node;
+	struct mag_magazine *spare = NULL;
 	bool done;
 
 	for (;;) {
 		preempt_disable();
-		if (!mag_busy_enter() || node != numa_mem_id() ||
-		    static_branch_unlikely(&mag_debug_key)) {
+		if (!mag_busy_enter() || static_branch_unlikely(&mag_debug_key)) {
 			mag_busy_exit();
 			preempt_enable();
 			mag_central_free_obj(obj);
 			break;
 		}
-		done = flush(this_cpu_ptr(pool->cpu), pool->central[node], obj, &spare);
+		done = flush(this_cpu_ptr(pool->cpu[node]), pool->central[node], obj, &spare);
 		mag_busy_exit();
 		preempt_enable();
 		if (done)
@@ -224,21 +231,29 @@ void mag_free_slow(struct mag_pool *pool, void *obj)
 }
 
 /**
- * mag_cpu_drain() - empty one CPU's magazines of a pool into the depot
+ * mag_cpu_drain() - empty one CPU's magazines of a pool into the depots
  * @pool: the pool
  * @cpu: a CPU that is dead, or this CPU inside a busy region, or any CPU
  *	when nothing else can run magalloc code (unload)
+ * @node: the node whose magazines to drain, or NUMA_NO_NODE for all
  */
-void mag_cpu_drain(struct mag_pool *pool, int cpu)
+void mag_cpu_drain(struct mag_pool *pool, int cpu, int node)
 {
-	struct mag_cpu *pc = per_cpu_ptr(pool->cpu, cpu);
-	struct mag_central *c = pool->central[cpu_to_mem(cpu)];
+	struct mag_central *c;
+	struct mag_cpu *pc;
 	unsigned long flags;
+	int n;
 
-	spin_lock_irqsave(&c->lock, flags);
-	mag_depot_put(c, pc->loaded);
-	mag_depot_put(c, pc->prev);
-	pc->loaded = &mag_sentinel;
-	pc->prev = &mag_sentinel;
-	spin_unlock_irqrestore(&c->lock, flags);
+	for_each_node(n) {
+		if (node != NUMA_NO_NODE && n != node)
+			continue;
+		pc = per_cpu_ptr(pool->cpu[n], cpu);
+		c = pool->central[n];
+		spin_lock_irqsave(&c->lock, flags);
+		mag_depot_put(c, pc->loaded);
+		mag_depot_put(c, pc->prev);
+		pc->loaded = &mag_sentinel;
+		pc->prev = &mag_sentinel;
+		spin_unlock_irqrestore(&c->lock, flags);
+	}
 }

@@ -150,8 +150,8 @@ static int mag_stats_show(struct seq_file *m, void *v)
 			for_each_possible_cpu(cpu) {
 				if (cpu_to_mem(cpu) != node)
 					continue;
-				hits += per_cpu_ptr(pool->cpu, cpu)->hits;
-				misses += per_cpu_ptr(pool->cpu, cpu)->misses;
+				hits += per_cpu_ptr(pool->cpu[node], cpu)->hits;
+				misses += per_cpu_ptr(pool->cpu[node], cpu)->misses;
 			}
 			seq_printf(m, "%-16s %5u %4d %5lu %9lu %13lu %10u %11u %10lu %8lu\n",
 				   pool->name, pool->size, node, c->nr_spans,

@@ -84,7 +84,7 @@ static void layout_mag_cpu(struct kunit *test)
 	const size_t sz = sizeof(struct mag_cpu);
 	struct mag_pool *pool;
 	unsigned int pools = 0;
-	int a, b;
+	int a, b, node;
 
 	KUNIT_EXPECT_EQ(test, __alignof__(struct mag_cpu) % SMP_CACHE_BYTES, 0);
 	KUNIT_EXPECT_EQ(test, sz % SMP_CACHE_BYTES, 0);
@@ -92,24 +92,27 @@ static void layout_mag_cpu(struct kunit *test)
 	mutex_lock(&mag_pools_mutex);
 	list_for_each_entry(pool, &mag_pools, link) {
 		pools++;
-		for_each_possible_cpu(a) {
-			struct mag_cpu *pa = per_cpu_ptr(pool->cpu, a);
+		for_each_node(node) {
+			for_each_possible_cpu(a) {
+				struct mag_cpu *pa = per_cpu_ptr(pool->cpu[node], a);
 
-			KUNIT_EXPECT_TRUE_MSG(test, line_aligned(pa),
-					      "%s: mag_cpu of CPU %d not line aligned",
-					      pool->name, a);
-			for_each_possible_cpu(b) {
-				if (b == a)
-					continue;
-				struct mag_cpu *pb = per_cpu_ptr(pool->cpu, b);
-				u8 *busy = per_cpu_ptr(&mag_busy, b);
+				KUNIT_EXPECT_TRUE_MSG(test, line_aligned(pa),
+						      "%s: mag_cpu %d of CPU %d not line aligned",
+						      pool->name, node, a);
+				for_each_possible_cpu(b) {
+					if (b == a)
+						continue;
+					struct mag_cpu *pb = per_cpu_ptr(pool->cpu[node], b);
+					struct mag_front *f = per_cpu_ptr(&mag_front, b);
 
-				KUNIT_EXPECT_FALSE_MSG(test, lines_overlap(pa, sz, pb, sz),
-						       "%s: mag_cpu of CPUs %d and %d share a line",
-						       pool->name, a, b);
-				KUNIT_EXPECT_FALSE_MSG(test, lines_overlap(pa, sz, busy, 1),
-						       "%s: mag_cpu of CPU %d on CPU %d's busy-mark line",
-						       pool->name, a, b);
+					KUNIT_EXPECT_FALSE_MSG(test, lines_overlap(pa, sz, pb, sz),
+							       "%s: mag_cpu %d of CPUs %d and %d share a line",
+							       pool->name, node, a, b);
+					KUNIT_EXPECT_FALSE_MSG(test,
+							       lines_overlap(pa, sz, f, sizeof(*f)),
+							       "%s: mag_cpu %d of CPU %d on CPU %d's busy-mark line",
+							       pool->name, node, a, b);
+				}
 			}
 		}
 	}
@@ -117,24 +120,35 @@ static void layout_mag_cpu(struct kunit *test)
 	KUNIT_EXPECT_GT(test, pools, 0);
 }
 
-/* The busy marks of two CPUs never share a line. */
+/*
+ * The busy marks (struct mag_front) of two CPUs never share a line, and
+ * each CPU's @local array is its own node's generic magazines.
+ */
 static void layout_busy_marks(struct kunit *test)
 {
+	const size_t sz = sizeof(struct mag_front);
 	int a, b;
 
 	/*
 	 * The mark starts a line of its own, so no per-CPU variable another
 	 * CPU writes (a work item queued from elsewhere, say) shares it.
 	 */
-	for_each_possible_cpu(a)
-		KUNIT_EXPECT_TRUE_MSG(test, line_aligned(per_cpu_ptr(&mag_busy, a)),
+	for_each_possible_cpu(a) {
+		struct mag_front *f = per_cpu_ptr(&mag_front, a);
+
+		KUNIT_EXPECT_TRUE_MSG(test, line_aligned(f),
 				      "busy mark of CPU %d not line aligned", a);
+		KUNIT_EXPECT_EQ_MSG(test, f->busy, 0, "CPU %d's busy mark is set", a);
+		KUNIT_EXPECT_PTR_EQ(test, f->local + 1,
+				    per_cpu_ptr(mag_generic[1].cpu[cpu_to_mem(a)], a));
+	}
 	for_each_possible_cpu(a)
 		for_each_possible_cpu(b)
 			if (a != b)
 				KUNIT_EXPECT_FALSE_MSG(test,
-						       lines_overlap(per_cpu_ptr(&mag_busy, a), 1,
-								     per_cpu_ptr(&mag_busy, b), 1),
+						       lines_overlap(per_cpu_ptr(&mag_front, a), sz,
+								     per_cpu_ptr(&mag_front, b),
+								     sz),
 						       "busy marks of CPUs %d and %d share a line",
 						       a, b);
 }
@@ -210,7 +224,7 @@ static void layout_magazine(struct kunit *test)
 }
 
 /*
- * The arena header: the read-mostly part (@magic, @node, @cls[], read by
+ * The arena header: the read-mostly part (@magic, @node, @cpu[], read by
  * every CPU's free) ends before @heap, which starts the written part on
  * its own line.
  */
@@ -221,7 +235,7 @@ static void layout_arena_header(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, heap_off % SMP_CACHE_BYTES, 0);
 	KUNIT_EXPECT_LE(test, offsetofend(struct mag_arena, magic), heap_off);
 	KUNIT_EXPECT_LE(test, offsetofend(struct mag_arena, node), heap_off);
-	KUNIT_EXPECT_LE(test, ALIGN(offsetofend(struct mag_arena, cls), SMP_CACHE_BYTES),
+	KUNIT_EXPECT_LE(test, ALIGN(offsetofend(struct mag_arena, cpu), SMP_CACHE_BYTES),
 			heap_off);
 	KUNIT_EXPECT_LE(test, sizeof(struct mag_arena), MAG_HDR_PAGES * PAGE_SIZE);
 }
@@ -426,7 +440,7 @@ static void mesi_prepare(struct kunit *test)
 
 static unsigned long slow_count(struct mag_pool *pool, int cpu)
 {
-	return READ_ONCE(per_cpu_ptr(pool->cpu, cpu)->slow);
+	return READ_ONCE(per_cpu_ptr(pool->cpu[cpu_to_mem(cpu)], cpu)->slow);
 }
 
 /*

@@ -154,6 +154,7 @@ static int heap_grow(struct mag_heap *h, gfp_t gfp)
 	struct mag_arena *a;
 	struct page *page;
 	unsigned long flags;
+	unsigned int i;
 	void *old;
 
 	BUILD_BUG_ON(sizeof(struct mag_arena) > MAG_HDR_PAGES * PAGE_SIZE);
@@ -164,6 +165,8 @@ static int heap_grow(struct mag_heap *h, gfp_t gfp)
 	a = page_address(page);
 	memset(a, 0, sizeof(*a));
 	memset(a->free_order, MAG_NOT_FREE, sizeof(a->free_order));
+	for (i = 0; i < MAG_ARENA_PAGES; i++)
+		a->cpu[i] = &mag_dummy_cpu;
 	a->node = h->node;
 	a->heap = h;
 	a->magic = MAG_ARENA_MAGIC;
@@ -185,14 +188,16 @@ static int heap_grow(struct mag_heap *h, gfp_t gfp)
 	return 0;
 }
 
-static void set_span(struct mag_span *span, struct mag_span *val, unsigned int cls)
+static void set_span(struct mag_span *span, struct mag_span *val,
+		     struct mag_cpu __percpu *pcpu)
 {
 	struct mag_arena *a = mag_arena_of(span->base);
 	unsigned int i, idx = mag_page_index(span->base);
 
 	for (i = 0; i < span->npages; i++) {
 		WRITE_ONCE(a->span[idx + i], val);
-		WRITE_ONCE(a->cls[idx + i], cls);
+		WRITE_ONCE(a->cpu[idx + i], pcpu && !want_init_on_free() ?
+			   pcpu : &mag_dummy_cpu);
 	}
 }
 
@@ -202,8 +207,9 @@ static void set_span(struct mag_span *span, struct mag_span *val, unsigned int c
  * @npages: pages wanted, at most 2^MAG_BLOCK_MAX_ORDER
  * @gfp: allocation flags for a new arena, if one is needed
  * @span: descriptor to fill in (base, npages, order) and register
- * @cls: size class to publish for mag_free()'s fast path (generic spans),
- *	else 0
+ * @pcpu: the per-CPU magazines mag_free()'s fast path is to push the
+ *	span's objects to, or NULL (large objects); with init_on_free every
+ *	free must zero the object, and the fast path is kept off
  *
  * Small spans ask for a power of two; large objects for their exact page
  * count, and the rest of the buddy block is freed at once.
@@ -211,7 +217,7 @@ static void set_span(struct mag_span *span, struct mag_span *val, unsigned int c
  * Return: the first byte, or NULL.
  */
 void *mag_heap_alloc(struct mag_heap *h, unsigned int npages, gfp_t gfp,
-		     struct mag_span *span, unsigned int cls)
+		     struct mag_span *span, struct mag_cpu __percpu *pcpu)
 {
 	unsigned int order = mag_order_of(npages), idx;
 	struct mag_arena *a;
@@ -228,7 +234,7 @@ void *mag_heap_alloc(struct mag_heap *h, unsigned int npages, gfp_t gfp,
 			span->base = block_addr(a, idx);
 			span->npages = npages;
 			span->order = order;
-			set_span(span, span, cls);
+			set_span(span, span, pcpu);
 			spin_unlock_irqrestore(&h->lock, flags);
 			return span->base;
 		}
@@ -250,7 +256,7 @@ void mag_heap_free(struct mag_span *span)
 	unsigned long flags;
 
 	spin_lock_irqsave(&h->lock, flags);
-	set_span(span, NULL, 0);
+	set_span(span, NULL, NULL);
 	free_range(h, a, idx, idx + span->npages);
 	spin_unlock_irqrestore(&h->lock, flags);
 }
@@ -386,7 +392,7 @@ void *mag_large_alloc(size_t size, gfp_t gfp, int node)
 	if (!s)
 		return NULL;
 	s->state = MAG_SPAN_LARGE;
-	p = mag_heap_alloc(h, DIV_ROUND_UP(size, PAGE_SIZE), gfp, s, 0);
+	p = mag_heap_alloc(h, DIV_ROUND_UP(size, PAGE_SIZE), gfp, s, NULL);
 	if (!p) {
 		kfree(s);
 		return NULL;

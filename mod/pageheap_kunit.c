@@ -137,7 +137,7 @@ static void buddy_random_sequence(struct kunit *test)
 			struct mag_span *s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
 
 			KUNIT_ASSERT_NOT_NULL(test, s);
-			KUNIT_ASSERT_NOT_NULL(test, mag_heap_alloc(h, npages, GFP_KERNEL, s, 0));
+			KUNIT_ASSERT_NOT_NULL(test, mag_heap_alloc(h, npages, GFP_KERNEL, s, NULL));
 			KUNIT_ASSERT_EQ(test, s->npages, npages);
 			KUNIT_ASSERT_TRUE(test, IS_ALIGNED((unsigned long)s->base,
 							   PAGE_SIZE << mag_order_of(npages)));
@@ -176,26 +176,35 @@ static void buddy_random_sequence(struct kunit *test)
 static void buddy_split_and_coalesce(struct kunit *test)
 {
 	struct mag_heap *h = mag_heap_create(numa_mem_id());
+	unsigned int expect[MAG_BLOCK_MAX_ORDER + 1] = {}, i, order;
 	struct mag_span s1 = {}, s2 = {};
 	unsigned long total;
 
 	KUNIT_ASSERT_NOT_NULL(test, h);
-	KUNIT_ASSERT_NOT_NULL(test, mag_heap_alloc(h, 1, GFP_KERNEL, &s1, 0));
+	KUNIT_ASSERT_NOT_NULL(test, mag_heap_alloc(h, 1, GFP_KERNEL, &s1, NULL));
 	total = h->nr_arenas * (MAG_ARENA_PAGES - MAG_HDR_PAGES);
 	KUNIT_EXPECT_EQ(test, h->nr_arenas, 1UL);
 	KUNIT_EXPECT_EQ(test, h->free_pages, total - 1);
 	/* 3 pages: an order-2 block with its last page given back */
-	KUNIT_ASSERT_NOT_NULL(test, mag_heap_alloc(h, 3, GFP_KERNEL, &s2, 0));
+	KUNIT_ASSERT_NOT_NULL(test, mag_heap_alloc(h, 3, GFP_KERNEL, &s2, NULL));
 	KUNIT_EXPECT_EQ(test, h->free_pages, total - 4);
 	KUNIT_EXPECT_EQ(test, s2.order, 2);
 	check_heap(test, h);
 	mag_heap_free(&s1);
 	mag_heap_free(&s2);
 	check_heap(test, h);
-	/* Fully merged: one block of each order 1..8 after the header. */
+	/*
+	 * Fully merged: the pages after the header in the fewest aligned
+	 * blocks (3 header pages: one each of orders 0 and 2 to 8).
+	 */
 	KUNIT_EXPECT_EQ(test, h->free_pages, total);
-	KUNIT_EXPECT_EQ(test, list_count_nodes(&h->free[MAG_BLOCK_MAX_ORDER]), 1U);
-	KUNIT_EXPECT_TRUE(test, list_empty(&h->free[0]));
+	for (i = MAG_HDR_PAGES; i < MAG_ARENA_PAGES; i += 1U << order) {
+		order = min_t(unsigned int, __ffs(i), MAG_BLOCK_MAX_ORDER);
+		expect[order]++;
+	}
+	for (order = 0; order <= MAG_BLOCK_MAX_ORDER; order++)
+		KUNIT_EXPECT_EQ_MSG(test, list_count_nodes(&h->free[order]), expect[order],
+				    "free blocks of order %u", order);
 	mag_heap_destroy(h);
 }
 

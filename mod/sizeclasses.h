@@ -121,4 +121,288 @@ extern const u16 mag_class_objects[MAG_NR_CLASSES];
 extern const u8 mag_size_to_class8[MAG_SMALL_SIZE_MAX / MAG_SMALL_SIZE_DIV + 1];
 extern const u8 mag_size_to_class128[(MAG_MAX_SMALL - MAG_SMALL_SIZE_MAX) / MAG_LARGE_SIZE_DIV + 1];
 
+/*
+ * The class of a request of @size bytes known at compile time (0 beyond
+ * MAG_MAX_SMALL).  The compiler folds the chain to a constant; at run
+ * time the lookup arrays above are cheaper.
+ */
+static __always_inline unsigned int mag_const_class(size_t size)
+{
+	if (size <= 8)
+		return 1;
+	if (size <= 16)
+		return 2;
+	if (size <= 24)
+		return 3;
+	if (size <= 32)
+		return 4;
+	if (size <= 40)
+		return 5;
+	if (size <= 48)
+		return 6;
+	if (size <= 56)
+		return 7;
+	if (size <= 64)
+		return 8;
+	if (size <= 80)
+		return 9;
+	if (size <= 96)
+		return 10;
+	if (size <= 112)
+		return 11;
+	if (size <= 128)
+		return 12;
+	if (size <= 144)
+		return 13;
+	if (size <= 168)
+		return 14;
+	if (size <= 192)
+		return 15;
+	if (size <= 224)
+		return 16;
+	if (size <= 256)
+		return 17;
+	if (size <= 288)
+		return 18;
+	if (size <= 312)
+		return 19;
+	if (size <= 336)
+		return 20;
+	if (size <= 368)
+		return 21;
+	if (size <= 408)
+		return 22;
+	if (size <= 448)
+		return 23;
+	if (size <= 512)
+		return 24;
+	if (size <= 584)
+		return 25;
+	if (size <= 624)
+		return 26;
+	if (size <= 680)
+		return 27;
+	if (size <= 744)
+		return 28;
+	if (size <= 816)
+		return 29;
+	if (size <= 904)
+		return 30;
+	if (size <= 1024)
+		return 31;
+	if (size <= 1152)
+		return 32;
+	if (size <= 1280)
+		return 33;
+	if (size <= 1408)
+		return 34;
+	if (size <= 1536)
+		return 35;
+	if (size <= 1664)
+		return 36;
+	if (size <= 1792)
+		return 37;
+	if (size <= 2048)
+		return 38;
+	if (size <= 2304)
+		return 39;
+	if (size <= 2432)
+		return 40;
+	if (size <= 2688)
+		return 41;
+	if (size <= 2944)
+		return 42;
+	if (size <= 3200)
+		return 43;
+	if (size <= 3584)
+		return 44;
+	if (size <= 4096)
+		return 45;
+	if (size <= 4608)
+		return 46;
+	if (size <= 4992)
+		return 47;
+	if (size <= 5376)
+		return 48;
+	if (size <= 5888)
+		return 49;
+	if (size <= 6528)
+		return 50;
+	if (size <= 7168)
+		return 51;
+	if (size <= 8192)
+		return 52;
+	if (size <= 9344)
+		return 53;
+	if (size <= 9984)
+		return 54;
+	if (size <= 10880)
+		return 55;
+	if (size <= 11904)
+		return 56;
+	if (size <= 13056)
+		return 57;
+	if (size <= 14464)
+		return 58;
+	if (size <= 16384)
+		return 59;
+	if (size <= 18688)
+		return 60;
+	if (size <= 20096)
+		return 61;
+	if (size <= 21760)
+		return 62;
+	if (size <= 23808)
+		return 63;
+	if (size <= 26112)
+		return 64;
+	if (size <= 29056)
+		return 65;
+	if (size <= 32768)
+		return 66;
+	return 0;
+}
+
+/*
+ * The class size of a request of @size bytes known at compile time (0 beyond
+ * MAG_MAX_SMALL).  The compiler folds the chain to a constant; at run
+ * time the lookup arrays above are cheaper.
+ */
+static __always_inline unsigned int mag_const_class_size(size_t size)
+{
+	if (size <= 8)
+		return 8;
+	if (size <= 16)
+		return 16;
+	if (size <= 24)
+		return 24;
+	if (size <= 32)
+		return 32;
+	if (size <= 40)
+		return 40;
+	if (size <= 48)
+		return 48;
+	if (size <= 56)
+		return 56;
+	if (size <= 64)
+		return 64;
+	if (size <= 80)
+		return 80;
+	if (size <= 96)
+		return 96;
+	if (size <= 112)
+		return 112;
+	if (size <= 128)
+		return 128;
+	if (size <= 144)
+		return 144;
+	if (size <= 168)
+		return 168;
+	if (size <= 192)
+		return 192;
+	if (size <= 224)
+		return 224;
+	if (size <= 256)
+		return 256;
+	if (size <= 288)
+		return 288;
+	if (size <= 312)
+		return 312;
+	if (size <= 336)
+		return 336;
+	if (size <= 368)
+		return 368;
+	if (size <= 408)
+		return 408;
+	if (size <= 448)
+		return 448;
+	if (size <= 512)
+		return 512;
+	if (size <= 584)
+		return 584;
+	if (size <= 624)
+		return 624;
+	if (size <= 680)
+		return 680;
+	if (size <= 744)
+		return 744;
+	if (size <= 816)
+		return 816;
+	if (size <= 904)
+		return 904;
+	if (size <= 1024)
+		return 1024;
+	if (size <= 1152)
+		return 1152;
+	if (size <= 1280)
+		return 1280;
+	if (size <= 1408)
+		return 1408;
+	if (size <= 1536)
+		return 1536;
+	if (size <= 1664)
+		return 1664;
+	if (size <= 1792)
+		return 1792;
+	if (size <= 2048)
+		return 2048;
+	if (size <= 2304)
+		return 2304;
+	if (size <= 2432)
+		return 2432;
+	if (size <= 2688)
+		return 2688;
+	if (size <= 2944)
+		return 2944;
+	if (size <= 3200)
+		return 3200;
+	if (size <= 3584)
+		return 3584;
+	if (size <= 4096)
+		return 4096;
+	if (size <= 4608)
+		return 4608;
+	if (size <= 4992)
+		return 4992;
+	if (size <= 5376)
+		return 5376;
+	if (size <= 5888)
+		return 5888;
+	if (size <= 6528)
+		return 6528;
+	if (size <= 7168)
+		return 7168;
+	if (size <= 8192)
+		return 8192;
+	if (size <= 9344)
+		return 9344;
+	if (size <= 9984)
+		return 9984;
+	if (size <= 10880)
+		return 10880;
+	if (size <= 11904)
+		return 11904;
+	if (size <= 13056)
+		return 13056;
+	if (size <= 14464)
+		return 14464;
+	if (size <= 16384)
+		return 16384;
+	if (size <= 18688)
+		return 18688;
+	if (size <= 20096)
+		return 20096;
+	if (size <= 21760)
+		return 21760;
+	if (size <= 23808)
+		return 23808;
+	if (size <= 26112)
+		return 26112;
+	if (size <= 29056)
+		return 29056;
+	if (size <= 32768)
+		return 32768;
+	return 0;
+}
+
 #endif /* _MAGALLOC_SIZECLASSES_H */

@@ -151,6 +151,17 @@ def c_array(decl, values):
     return [f"{decl} = {{"] + ["\t" + ln for ln in lines] + ["};"]
 
 
+def const_chain(name, what, pairs):
+    """An if-chain the compiler folds for a constant size, as kmalloc_index()."""
+    out = ["", "/*", f" * The {what} of a request of @size bytes known at compile time (0 beyond",
+           " * MAG_MAX_SMALL).  The compiler folds the chain to a constant; at run",
+           " * time the lookup arrays above are cheaper.", " */",
+           f"static __always_inline unsigned int {name}(size_t size)", "{"]
+    for size, value in pairs:
+        out += [f"\tif (size <= {size})", f"\t\treturn {value};"]
+    return out + ["\treturn 0;", "}"]
+
+
 def generate(classes):
     c8, c128 = lookup_tables([s for s, _ in classes])
     check(classes, c8, c128)
@@ -174,7 +185,12 @@ def generate(classes):
              "const u8 mag_size_to_class8[MAG_SMALL_SIZE_MAX / MAG_SMALL_SIZE_DIV + 1]",
              "const u8 mag_size_to_class128[(MAG_MAX_SMALL - MAG_SMALL_SIZE_MAX) / "
              "MAG_LARGE_SIZE_DIV + 1]"]
-    h += [f"extern {d};" for d in decls] + ["", "#endif /* _MAGALLOC_SIZECLASSES_H */"]
+    h += [f"extern {d};" for d in decls]
+    h += const_chain("mag_const_class", "class",
+                     [(s, i) for i, (s, _) in enumerate(classes) if i])
+    h += const_chain("mag_const_class_size", "class size",
+                     [(s, s) for s, _ in classes[1:]])
+    h += ["", "#endif /* _MAGALLOC_SIZECLASSES_H */"]
     values = [[s for s, _ in classes], [o for _, o in classes],
               [0] + [(PAGE_SIZE << o) // s for s, o in classes[1:]], c8, c128]
     c = ["// SPDX-License-Identifier: GPL-2.0",
