@@ -334,6 +334,32 @@ static void trim_resume(void *unused)
 	mag_trim_pause(false);
 }
 
+struct on_cpu_batch {
+	struct mag_cache *cache;
+	unsigned int nr;
+	void **objs;
+};
+
+static long alloc_batch_here(void *arg)
+{
+	struct on_cpu_batch *b = arg;
+	unsigned int i;
+
+	for (i = 0; i < b->nr; i++)
+		b->objs[i] = mag_cache_alloc(b->cache, GFP_KERNEL);
+	return 0;
+}
+
+static long free_batch_here(void *arg)
+{
+	struct on_cpu_batch *b = arg;
+	unsigned int i;
+
+	for (i = 0; i < b->nr; i++)
+		mag_cache_free(b->cache, b->objs[i]);
+	return 0;
+}
+
 /*
  * Memory comes from the node asked for, or from the allocating CPU's node;
  * an object freed on another node's CPU waits in that CPU's magazine for
@@ -345,8 +371,11 @@ static void numa_placement(struct kunit *test)
 	struct mag_cache *cache = test_cache(test, 256, NULL);
 	struct mag_pool *pool = cache_pool(cache);
 	struct on_cpu oc = { .cache = cache };
+	struct on_cpu_batch b = { .cache = cache };
 	int node, cpu, other = -1;
+	struct mag_central *home;
 	struct mag_cpu *pc;
+	unsigned int i;
 
 	for_each_node_state(node, N_MEMORY) {
 		void *p = mag_alloc_node(200, GFP_KERNEL, node);
@@ -396,6 +425,29 @@ static void numa_placement(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, pc->loaded, &mag_sentinel);
 	KUNIT_EXPECT_EQ(test, mag_central_live(pool->central[oc.node]), 0UL);
 	KUNIT_EXPECT_EQ(test, pool->central[cpu_to_mem(other)]->nr_spans, 0UL);
+
+	/*
+	 * Many remote frees: full magazines go to the home node's depot, a
+	 * whole magazine per trip to that node's central lock.
+	 */
+	home = pool->central[oc.node];
+	b.nr = 2 * pool->mag_size + 1;
+	b.objs = kunit_kcalloc(test, b.nr, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, b.objs);
+	work_on_cpu(cpu, alloc_batch_here, &b);
+	for (i = 0; i < b.nr; i++) {
+		KUNIT_ASSERT_NOT_NULL(test, b.objs[i]);
+		KUNIT_EXPECT_EQ(test, page_to_nid(virt_to_page(b.objs[i])), oc.node);
+	}
+	mag_drain_all();
+	KUNIT_ASSERT_EQ(test, home->nr_full, 0U);
+	KUNIT_EXPECT_EQ(test, mag_central_live(home), (unsigned long)b.nr);
+	work_on_cpu(other, free_batch_here, &b);
+	KUNIT_EXPECT_EQ(test, home->nr_full, 1U);
+	KUNIT_EXPECT_EQ(test, pc->loaded->rounds, 1U);
+	KUNIT_EXPECT_EQ(test, pool->central[cpu_to_mem(other)]->nr_spans, 0UL);
+	mag_drain_all();
+	KUNIT_EXPECT_EQ(test, mag_central_live(home), 0UL);
 }
 
 /* Offlining a CPU drains its magazines; onlining it again works. */
@@ -551,6 +603,54 @@ static void failures_leave_nothing(struct kunit *test)
 	mag_cache_free(cache, p);
 }
 
+/*
+ * With init_on_free=1 (make check boots the KUnit kernel once more with
+ * it, for this case alone) every free zeroes the object: span pages point
+ * to the dummy magazines, so the inline free goes out of line, which
+ * zeroes and then caches the object.  Objects of a cache with a
+ * constructor keep their constructed state, as SLUB's do.
+ */
+static void init_on_free_zeroes(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 100, test_ctor);
+	u8 *p, *q, *c;
+
+	if (!want_init_on_free())
+		kunit_skip(test, "needs a boot with init_on_free=1");
+	p = mag_alloc(64, GFP_KERNEL);
+	q = (mag_alloc)(200, GFP_KERNEL);
+	c = mag_cache_alloc(cache, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_EXPECT_PTR_EQ(test, mag_arena_of(p)->cpu[mag_page_index(p)], &mag_dummy_cpu);
+	KUNIT_EXPECT_PTR_EQ(test, mag_arena_of(q)->cpu[mag_page_index(q)], &mag_dummy_cpu);
+	memset(p, 0xa5, 64);
+	memset(q, 0xa5, 200);
+	mag_free(p);
+	(mag_free)(q);
+	mag_cache_free(cache, c);
+	/* They sit in magazines now: nothing else writes them. */
+	KUNIT_EXPECT_NULL(test, memchr_inv(p, 0, 64));
+	KUNIT_EXPECT_NULL(test, memchr_inv(q, 0, mag_class_size[mag_size_class(200)]));
+	KUNIT_EXPECT_NULL(test, memchr_inv(c, 0xc7, 100));
+}
+
+static long busy_mark_here(void *arg)
+{
+	return this_cpu_read(mag_front.busy);
+}
+
+/* Every online CPU's busy mark, read on the CPU, where it is stable. */
+static void expect_busy_marks(struct kunit *test, long want)
+{
+	int cpu;
+
+	for_each_online_cpu(cpu)
+		KUNIT_EXPECT_EQ_MSG(test, work_on_cpu(cpu, busy_mark_here, NULL), want,
+				    "busy mark of CPU %d", cpu);
+}
+
 /* Double, foreign and misaligned frees are reported and change nothing. */
 static void bad_frees_detected(struct kunit *test)
 {
@@ -572,8 +672,14 @@ static void bad_frees_detected(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, mag_central_live(pool->central[node]), 0UL);
 	}
 
-	/* Debug mode: caught at the call. */
+	/*
+	 * Debug mode: caught at the call.  It holds every CPU's busy mark,
+	 * so the inline fast paths read nothing at a pointer (a vmalloc
+	 * address below would fault).
+	 */
+	expect_busy_marks(test, 0);
 	mag_set_debug(true);
+	expect_busy_marks(test, MAG_BUSY_DEBUG);
 	p = mag_alloc(64, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, p);
 	mag_free(p + 8);
@@ -593,6 +699,7 @@ static void bad_frees_detected(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&mag_bad_frees), bad + 6);
 	mag_free(p);
 	mag_set_debug(false);
+	expect_busy_marks(test, 0);
 	KUNIT_EXPECT_EQ(test, mag_ksize(k), 0UL);
 }
 
@@ -890,6 +997,7 @@ static struct kunit_case alloc_cases[] = {
 	KUNIT_CASE(shrinker_returns_memory),
 	KUNIT_CASE(failures_leave_nothing),
 	KUNIT_CASE(bad_frees_detected),
+	KUNIT_CASE(init_on_free_zeroes),
 	KUNIT_CASE(busy_mark_diverts),
 	KUNIT_CASE(atomic_contexts),
 	KUNIT_CASE_SLOW(cross_cpu_stress),

@@ -58,6 +58,11 @@ for k in $kernels; do
 		build_module kunit "$kdir"
 		boot kunit "$kdir/arch/x86/boot/bzImage" "$build/kunit/src" 900 \
 			--kunit "$LINUX_SRC/tools/testing/kunit/kunit.py"
+		# init_on_free=1 takes mag_free() off its fast path: one
+		# more boot for the case that checks it (skipped above).
+		GUEST_APPEND="${GUEST_APPEND:-} init_on_free=1 kunit.filter_glob=magalloc_alloc.init_on_free*" \
+			boot kunit-iof "$kdir/arch/x86/boot/bzImage" "$build/kunit/src" 300 \
+			--kunit "$LINUX_SRC/tools/testing/kunit/kunit.py"
 		;;
 	*)
 		echo "unknown kernel '$k' (k612, k61, kunit)" >&2
