@@ -31,6 +31,7 @@
 #ifndef _MAGALLOC_H
 #define _MAGALLOC_H
 
+#include <linux/cache.h>
 #include <linux/gfp.h>
 #include <linux/jump_label.h>
 #include <linux/mm.h>
@@ -131,13 +132,14 @@ struct mag_cpu {
  * @local: this CPU's struct mag_cpu array of the generic pools of its
  *	node, indexed by size class
  *
- * Per CPU, line aligned; only its own CPU writes @busy, and @local is
+ * Per CPU, aligned and padded to a cache line; only its own CPU writes
+ * @busy (and debug mode, from a work item on that CPU), and @local is
  * written once per CPU at load.
  */
 struct mag_front {
 	u8 busy;
 	struct mag_cpu *local;
-};
+} ____cacheline_aligned;
 
 /**
  * struct mag_arena - header in the first pages of every arena

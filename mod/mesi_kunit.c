@@ -129,6 +129,7 @@ static void layout_busy_marks(struct kunit *test)
 	const size_t sz = sizeof(struct mag_front);
 	int a, b;
 
+	KUNIT_EXPECT_EQ(test, sz % SMP_CACHE_BYTES, 0);
 	/*
 	 * The mark starts a line of its own, so no per-CPU variable another
 	 * CPU writes (a work item queued from elsewhere, say) shares it.
