@@ -725,6 +725,9 @@ static void busy_mark_diverts(struct kunit *test)
 	gm = mag_local_cpu(&mag_generic[mag_size_class(64)])->loaded;
 	grounds = gm->rounds;
 	KUNIT_EXPECT_TRUE(test, mag_busy_enter());
+	/* a nested entry (what an interrupt would do) finds it taken */
+	KUNIT_EXPECT_FALSE(test, mag_busy_enter());
+	mag_busy_exit();
 	p = mag_cache_alloc(cache, GFP_ATOMIC);
 	mag_cache_free(cache, warm);
 	/* the inline fast paths of magalloc.h, and the exported functions */
@@ -733,6 +736,7 @@ static void busy_mark_diverts(struct kunit *test)
 	gc = (mag_alloc)(64, GFP_ATOMIC);
 	(mag_free)(g);
 	mag_busy_exit();
+	KUNIT_EXPECT_EQ(test, this_cpu_read(mag_front.busy), 0);
 	KUNIT_EXPECT_PTR_EQ(test, mag_local_cpu(pool)->loaded, m);
 	KUNIT_EXPECT_EQ(test, m->rounds, rounds);
 	KUNIT_EXPECT_PTR_EQ(test, mag_local_cpu(&mag_generic[mag_size_class(64)])->loaded, gm);
