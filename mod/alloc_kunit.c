@@ -420,9 +420,15 @@ static void numa_placement(struct kunit *test)
 			    &mag_sentinel);
 	KUNIT_EXPECT_EQ(test, pool->central[cpu_to_mem(other)]->nr_spans, 0UL);
 
-	/* Drained, the magazine goes to its node's depot, then to spans. */
-	mag_drain_all();
+	/*
+	 * Idle for a trim period, the magazine goes home to its node's
+	 * depot (partial: into the spans), as every idle magazine does.
+	 */
+	mag_trim_now();
+	KUNIT_EXPECT_PTR_NE(test, pc->loaded, &mag_sentinel);
+	mag_trim_now();
 	KUNIT_EXPECT_PTR_EQ(test, pc->loaded, &mag_sentinel);
+	mag_drain_all();
 	KUNIT_EXPECT_EQ(test, mag_central_live(pool->central[oc.node]), 0UL);
 	KUNIT_EXPECT_EQ(test, pool->central[cpu_to_mem(other)]->nr_spans, 0UL);
 
