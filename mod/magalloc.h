@@ -174,6 +174,7 @@ struct mag_arena {
 };
 
 DECLARE_PER_CPU_ALIGNED(struct mag_front, mag_front);
+/* What debug mode adds to every CPU's busy mark while it is on. */
 #define MAG_BUSY_DEBUG	0x80
 
 /*
@@ -196,10 +197,10 @@ static __always_inline void mag_trace(const void *addr, bool write) { }
  * if it was 0, and adds the one back when done.  An interrupt that lands
  * inside such a region finds it non-zero and takes the locked central
  * path, which never touches per-CPU magazines; so does everything while
- * debug mode holds every CPU's mark (MAG_BUSY_DEBUG).  One instruction each way
- * on this CPU's own line (on x86 the borrow of the subtraction is the
- * answer): no lock, no atomic instruction.  The memory clobbers keep the
- * magazine accesses inside.
+ * debug mode holds every CPU's mark (MAG_BUSY_DEBUG).  One instruction
+ * each way on this CPU's own line (on x86 the borrow of the subtraction
+ * is the answer): no lock, no atomic instruction.  The memory clobbers
+ * keep the magazine accesses inside.
  */
 static __always_inline bool mag_busy_enter(void)
 {
