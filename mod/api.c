@@ -192,15 +192,15 @@ EXPORT_SYMBOL_GPL(mag_alloc_node);
  */
 static noinline void free_miss(const void *ptr)
 {
-	unsigned long off = (unsigned long)ptr & (MAG_ARENA_SIZE - 1);
-	const struct mag_arena *a = (const void *)ptr - off;
+	const struct mag_arena *a = mag_arena_of(ptr);
+	unsigned int idx = mag_page_index(ptr);
 	struct mag_pool *pool;
 
 	/* Debug mode reads nothing at @ptr before the registry vouches for it. */
-	if (static_branch_unlikely(&mag_debug_key) || off < MAG_HDR_PAGES * PAGE_SIZE ||
+	if (static_branch_unlikely(&mag_debug_key) || idx < MAG_HDR_PAGES ||
 	    READ_ONCE(a->magic) != MAG_ARENA_MAGIC)
 		return free_other(ptr);
-	pool = raw_cpu_ptr(READ_ONCE(a->cpu[off >> PAGE_SHIFT]))->pool;
+	pool = raw_cpu_ptr(READ_ONCE(a->cpu[idx]))->pool;
 	if (!pool)
 		return free_other(ptr);
 	pool_free(pool, (void *)ptr);

@@ -61,16 +61,6 @@ struct mag_span;
 struct mag_heap;
 struct mag_pool;
 
-static inline struct mag_arena *mag_arena_of(const void *p)
-{
-	return (struct mag_arena *)((unsigned long)p & ~(MAG_ARENA_SIZE - 1));
-}
-
-static inline unsigned int mag_page_index(const void *p)
-{
-	return ((unsigned long)p >> PAGE_SHIFT) & (MAG_ARENA_PAGES - 1);
-}
-
 enum mag_span_state {
 	MAG_SPAN_SMALL,		/* objects of one pool */
 	MAG_SPAN_LARGE,		/* one object of npages pages */
