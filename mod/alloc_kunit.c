@@ -11,7 +11,6 @@
 #include <kunit/test.h>
 #include <linux/cpu.h>
 #include <linux/delay.h>
-#include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/prandom.h>
 #include <linux/sched.h>
@@ -51,11 +50,9 @@ static void check_central(struct kunit *test, struct mag_central *c)
 /* mag_cpu_drain() for this CPU, inside a busy region as it requires. */
 static void drain_here(struct kunit *test, struct mag_pool *pool)
 {
-	preempt_disable();
-	KUNIT_EXPECT_TRUE(test, mag_busy_enter());
+	KUNIT_ASSERT_TRUE(test, mag_slow_enter());
 	mag_cpu_drain(pool, smp_processor_id(), NUMA_NO_NODE);
-	mag_busy_exit();
-	preempt_enable();
+	mag_slow_exit();
 }
 
 static struct mag_pool *cache_pool(struct mag_cache *cache)
@@ -710,8 +707,9 @@ static void bad_frees_detected(struct kunit *test)
 }
 
 /*
- * An interrupt that lands inside this CPU's fast path finds the busy mark
- * and takes the central path: simulate it by setting the mark.
+ * An interrupt that lands inside this CPU's fast path (or, on PREEMPT_RT,
+ * a task that preempts a magazine user) finds the busy mark and takes the
+ * central path: simulate it by holding the mark.
  */
 static void busy_mark_diverts(struct kunit *test)
 {
@@ -725,15 +723,17 @@ static void busy_mark_diverts(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, warm);
 	gwarm = mag_alloc(64, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, gwarm);
-	preempt_disable();
+	KUNIT_ASSERT_TRUE(test, mag_slow_enter());
 	m = mag_local_cpu(pool)->loaded;
 	rounds = m->rounds;
 	gm = mag_local_cpu(&mag_generic[mag_size_class(64)])->loaded;
 	grounds = gm->rounds;
-	KUNIT_EXPECT_TRUE(test, mag_busy_enter());
 	/* a nested entry (what an interrupt would do) finds it taken */
+	KUNIT_EXPECT_FALSE(test, mag_slow_enter());
+	preempt_disable();
 	KUNIT_EXPECT_FALSE(test, mag_busy_enter());
 	mag_busy_exit();
+	preempt_enable();
 	p = mag_cache_alloc(cache, GFP_ATOMIC);
 	mag_cache_free(cache, warm);
 	/* the inline fast paths of magalloc.h, and the exported functions */
@@ -741,12 +741,14 @@ static void busy_mark_diverts(struct kunit *test)
 	mag_free(gwarm);
 	gc = (mag_alloc)(64, GFP_ATOMIC);
 	(mag_free)(g);
-	mag_busy_exit();
-	KUNIT_EXPECT_EQ(test, this_cpu_read(mag_front.busy), 0);
+	KUNIT_EXPECT_EQ(test, this_cpu_read(mag_front.busy), 0xff);
 	KUNIT_EXPECT_PTR_EQ(test, mag_local_cpu(pool)->loaded, m);
 	KUNIT_EXPECT_EQ(test, m->rounds, rounds);
 	KUNIT_EXPECT_PTR_EQ(test, mag_local_cpu(&mag_generic[mag_size_class(64)])->loaded, gm);
 	KUNIT_EXPECT_EQ(test, gm->rounds, grounds);
+	mag_slow_exit();
+	preempt_disable();
+	KUNIT_EXPECT_EQ(test, this_cpu_read(mag_front.busy), 0);
 	preempt_enable();
 	KUNIT_ASSERT_NOT_NULL(test, p);
 	KUNIT_EXPECT_NOT_NULL(test, g);
@@ -769,12 +771,18 @@ static void irq_alloc(void *arg)
 	mag_free(l);
 }
 
-/* GFP_ATOMIC from hardirq (IPI) and with interrupts off. */
+/*
+ * GFP_ATOMIC from hardirq (IPI) and with interrupts off.  Not on
+ * PREEMPT_RT, where no allocator may be called there (kmalloc neither).
+ */
 static void atomic_contexts(struct kunit *test)
 {
 	atomic_t ok = ATOMIC_INIT(0);
 	unsigned long flags;
 	int cpu;
+
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		kunit_skip(test, "no allocation from hardirq context on PREEMPT_RT");
 
 	for_each_online_cpu(cpu)
 		smp_call_function_single(cpu, irq_alloc, &ok, 1);
@@ -782,136 +790,6 @@ static void atomic_contexts(struct kunit *test)
 	irq_alloc(&ok);
 	local_irq_restore(flags);
 	KUNIT_EXPECT_EQ(test, atomic_read(&ok), num_online_cpus() + 1);
-}
-
-/*
- * Cross-CPU stress: each CPU's producer allocates objects of random sizes,
- * stamps them and passes them to the next CPU's consumer, which checks the
- * stamp and frees them; hrtimers on every CPU allocate and free in hardirq
- * context meanwhile, landing inside fast paths.
- */
-#define RING 256
-struct stress_ring {
-	void *slot[RING];
-	unsigned int head, tail;
-	int done;
-};
-
-struct stress {
-	struct stress_ring *rings;
-	atomic_t bad, moved, irq_ok;
-	int nr;
-	struct hrtimer __percpu *timers;
-};
-
-static void stamp(u8 *p, size_t size)
-{
-	size_t i;
-
-	for (i = 0; i < size; i++)
-		p[i] = (u8)((unsigned long)p >> 4) ^ (u8)i;
-}
-
-static bool stamp_ok(u8 *p, size_t size)
-{
-	size_t i;
-
-	for (i = 0; i < size; i++)
-		if (p[i] != ((u8)((unsigned long)p >> 4) ^ (u8)i))
-			return false;
-	return true;
-}
-
-struct stress_arg {
-	struct stress *st;
-	int idx;
-	struct completion done;
-};
-
-static int producer(void *data)
-{
-	struct stress_arg *a = data;
-	struct stress_ring *r = &a->st->rings[a->idx];
-	struct rnd_state rnd;
-	unsigned int i;
-
-	prandom_seed_state(&rnd, a->idx + 1);
-	for (i = 0; i < 6000; i++) {
-		size_t size = 8 + prandom_u32_state(&rnd) % 2040;
-		u8 *p = mag_alloc(size, GFP_KERNEL);
-
-		if (!p) {
-			atomic_inc(&a->st->bad);
-			break;
-		}
-		/* the size in the first word, a stamp in the rest */
-		*(size_t *)p = size;
-		stamp(p + 8, size - 8);
-		/* acquire: the consumer is done with the slot we reuse */
-		while (READ_ONCE(r->head) - smp_load_acquire(&r->tail) == RING)
-			cond_resched();
-		r->slot[r->head % RING] = p;
-		/* release: publish the slot and the object's contents */
-		smp_store_release(&r->head, r->head + 1);
-	}
-	/* release: every slot before it is published */
-	smp_store_release(&r->done, 1);
-	complete(&a->done);
-	return 0;
-}
-
-static int consumer(void *data)
-{
-	struct stress_arg *a = data;
-	struct stress_ring *r = &a->st->rings[a->idx];
-
-	for (;;) {
-		/* acquire: pairs with the producer's release of head */
-		unsigned int head = smp_load_acquire(&r->head);
-		u8 *p;
-
-		if (r->tail == head) {
-			/* acquire: pairs with the producer's release of done */
-			if (smp_load_acquire(&r->done) && r->tail == READ_ONCE(r->head))
-				break;
-			cond_resched();
-			continue;
-		}
-		p = r->slot[r->tail % RING];
-		if (!stamp_ok(p + 8, *(size_t *)p - 8) || mag_ksize(p) < *(size_t *)p)
-			atomic_inc(&a->st->bad);
-		mag_free(p);
-		atomic_inc(&a->st->moved);
-		/* release: the slot may be reused only after we read it */
-		smp_store_release(&r->tail, r->tail + 1);
-	}
-	complete(&a->done);
-	return 0;
-}
-
-static struct stress *timer_stress;
-
-static enum hrtimer_restart stress_timer(struct hrtimer *t)
-{
-	u8 *p = mag_alloc(64, GFP_ATOMIC);
-
-	if (p) {
-		memset(p, 0x3c, 64);
-		if (!memchr_inv(p, 0x3c, 64))
-			atomic_inc(&timer_stress->irq_ok);
-		mag_free(p);
-	}
-	hrtimer_forward_now(t, ns_to_ktime(200 * NSEC_PER_USEC));
-	return HRTIMER_RESTART;
-}
-
-static void start_timer(void *arg)
-{
-	struct hrtimer *t = this_cpu_ptr(timer_stress->timers);
-
-	hrtimer_init(t, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED_HARD);
-	t->function = stress_timer;
-	hrtimer_start(t, ns_to_ktime(200 * NSEC_PER_USEC), HRTIMER_MODE_REL_PINNED_HARD);
 }
 
 /* Objects of the generic pools handed out of spans, magazines drained. */
@@ -928,60 +806,27 @@ static unsigned long generic_live(void)
 	return live;
 }
 
+/*
+ * The cross-CPU stress of stress.c (producers and consumers on every CPU,
+ * timers allocating inside fast paths), then nothing may be missing.
+ */
 static void cross_cpu_stress(struct kunit *test)
 {
-	struct stress *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
-	struct stress_arg *args;
-	int i, cpu, nr = num_online_cpus();
-	int cpus[NR_CPUS];
+	struct mag_stress_result res;
 	unsigned long live;
 
-	KUNIT_ASSERT_NOT_NULL(test, st);
-	if (nr < 2)
+	if (num_online_cpus() < 2)
 		kunit_skip(test, "needs two CPUs");
 	live = generic_live();
-	st->rings = kunit_kcalloc(test, nr, sizeof(*st->rings), GFP_KERNEL);
-	args = kunit_kcalloc(test, 2 * nr, sizeof(*args), GFP_KERNEL);
-	st->timers = alloc_percpu(struct hrtimer);
-	KUNIT_ASSERT_NOT_NULL(test, st->rings);
-	KUNIT_ASSERT_NOT_NULL(test, args);
-	KUNIT_ASSERT_NOT_NULL(test, st->timers);
-	i = 0;
-	for_each_online_cpu(cpu)
-		cpus[i++] = cpu;
-
-	timer_stress = st;
-	cpus_read_lock();
-	on_each_cpu(start_timer, NULL, 1);
-	for (i = 0; i < nr; i++) {
-		struct task_struct *p, *c;
-
-		args[2 * i] = (struct stress_arg){ .st = st, .idx = i };
-		args[2 * i + 1] = (struct stress_arg){ .st = st, .idx = i };
-		init_completion(&args[2 * i].done);
-		init_completion(&args[2 * i + 1].done);
-		p = kthread_create(producer, &args[2 * i], "magprod/%d", i);
-		c = kthread_create(consumer, &args[2 * i + 1], "magcons/%d", i);
-		KUNIT_ASSERT_FALSE(test, IS_ERR(p) || IS_ERR(c));
-		kthread_bind(p, cpus[i]);
-		kthread_bind(c, cpus[(i + 1) % nr]);
-		wake_up_process(p);
-		wake_up_process(c);
-	}
-	for (i = 0; i < 2 * nr; i++)
-		wait_for_completion(&args[i].done);
-	for_each_online_cpu(cpu)
-		hrtimer_cancel(per_cpu_ptr(st->timers, cpu));
-	cpus_read_unlock();
-	free_percpu(st->timers);
-
-	KUNIT_EXPECT_EQ(test, atomic_read(&st->bad), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&st->moved), 6000 * nr);
+	KUNIT_EXPECT_EQ(test, mag_stress_run(3000, &res), 0);
+	KUNIT_EXPECT_EQ(test, res.bad, 0UL);
+	KUNIT_EXPECT_EQ(test, res.nulls, 0UL);
+	KUNIT_EXPECT_GT(test, res.moved, 0UL);
+	KUNIT_EXPECT_GT(test, res.timer_ok, 0UL);
 	/* every object went back: nothing lost between magazines */
 	KUNIT_EXPECT_EQ(test, generic_live(), live);
-	KUNIT_EXPECT_GT(test, atomic_read(&st->irq_ok), 0);
-	kunit_info(test, "%d objects crossed CPUs, %d hardirq allocations",
-		   atomic_read(&st->moved), atomic_read(&st->irq_ok));
+	kunit_info(test, "%lu objects crossed CPUs, %lu timer allocations",
+		   res.moved, res.timer_ok);
 }
 
 static int alloc_suite_init(struct kunit_suite *suite)

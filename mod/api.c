@@ -169,7 +169,7 @@ void *mag_alloc_node(size_t size, gfp_t gfp, int node)
 	struct mag_central *c;
 	void *obj;
 
-	if (node == NUMA_NO_NODE || node == numa_mem_id())
+	if (node == NUMA_NO_NODE || node == mag_home_node())
 		return mag_alloc(size, gfp);
 	if (node < 0 || node >= nr_node_ids)
 		return NULL;
@@ -371,6 +371,37 @@ fail:
 	return -ENOMEM;
 }
 
+/* The nearest node with memory to @node: itself if it has some. */
+static int nearest_memory_node(int node)
+{
+	int n, best = first_memory_node;
+
+	if (node < 0 || node >= nr_node_ids)
+		return best;
+	if (node_state(node, N_MEMORY))
+		return node;
+	for_each_node_state(n, N_MEMORY)
+		if (node_distance(node, n) < node_distance(node, best))
+			best = n;
+	return best;
+}
+
+/**
+ * mag_cpu_set_home() - set a CPU's home node and generic magazines
+ * @cpu: a CPU that runs no magalloc code: at load, or before it comes
+ *	online (its node may be known only then)
+ *
+ * A CPU of a node without memory allocates from the nearest node with
+ * memory, and so does one whose node is unknown (NUMA_NO_NODE).
+ */
+void mag_cpu_set_home(unsigned int cpu)
+{
+	int node = nearest_memory_node(cpu_to_node(cpu));
+
+	per_cpu(mag_front, cpu).node = node;
+	per_cpu(mag_front, cpu).local = per_cpu_ptr(mag_generic_cpu[node], cpu);
+}
+
 /*
  * Drain every CPU's magazines and every depot of a pool that nothing uses
  * any more.  Returns the objects still allocated.
@@ -542,7 +573,7 @@ int mag_api_init(void)
 		per_cpu(mag_dummy_cpu, cpu).loaded = &mag_sentinel;
 		per_cpu(mag_dummy_cpu, cpu).prev = &mag_sentinel;
 		per_cpu(mag_dummy_cpu, cpu).node = NUMA_NO_NODE;
-		per_cpu(mag_front, cpu).local = per_cpu_ptr(mag_generic_cpu[cpu_to_mem(cpu)], cpu);
+		mag_cpu_set_home(cpu);
 	}
 	for (cls = 1; cls < MAG_NR_CLASSES; cls++) {
 		snprintf(names[cls], sizeof(names[cls]), "mag-%u", mag_class_size[cls]);

@@ -11,6 +11,7 @@
  *   api.c       the exported functions, size classes, typed caches
  *   lifecycle.c CPU hotplug, shrinker, periodic trim, unload report
  *   uheap.c     userspace heaps behind /dev/magalloc (own lock, own spans)
+ *   stress.c    the cross-CPU stress (debugfs), for kernels without KUnit
  *   main.c      module init/exit, the /dev/magalloc node, debugfs
  *   compat.h    what differs between the kernels it builds for
  *
@@ -24,6 +25,7 @@
 
 #include <linux/cache.h>
 #include <linux/list.h>
+#include <linux/lockdep.h>
 #include <linux/log2.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
@@ -218,6 +220,7 @@ extern struct mag_pool mag_generic[MAG_NR_CLASSES];
 DECLARE_PER_CPU_ALIGNED(struct mag_cpu, mag_dummy_cpu);
 int mag_api_init(void);
 void mag_api_exit(void);
+void mag_cpu_set_home(unsigned int cpu);
 
 static __always_inline unsigned int mag_size_class(size_t size)
 {
@@ -227,14 +230,77 @@ static __always_inline unsigned int mag_size_class(size_t size)
 				    MAG_LARGE_SIZE_DIV];
 }
 
-/* This CPU's magazines of @pool for its own node.  Preemption off. */
+/*
+ * The node this CPU allocates from: its own, or, for a CPU of a node
+ * without memory, the nearest node with memory (x86 does not remap such
+ * CPUs, so numa_mem_id() would name the memoryless node).  Set for every
+ * CPU at load and again when a CPU comes online.
+ */
+static inline int mag_home_node(void)
+{
+	return raw_cpu_read(mag_front.node);
+}
+
+/* This CPU's magazines of @pool for its home node.  CPU pinned. */
 static inline struct mag_cpu *mag_local_cpu(struct mag_pool *pool)
 {
-	return this_cpu_ptr(pool->cpu[numa_mem_id()]);
+	return this_cpu_ptr(pool->cpu[this_cpu_read(mag_front.node)]);
 }
 
 /* magazine.c: the per-CPU layer */
 DECLARE_STATIC_KEY_FALSE(mag_debug_key);
+#ifdef CONFIG_LOCKDEP
+extern struct lockdep_map mag_busy_map;
+#endif
+
+/*
+ * The busy region of the slow paths and drains, which take central and
+ * heap locks inside it (the fast paths in magalloc.h take none, and keep
+ * preemption off).  On PREEMPT_RT those locks sleep: the task is pinned to
+ * its CPU with migrate_disable() and stays preemptible, and the busy mark
+ * alone keeps every other user of this CPU's magazines out: a task that
+ * preempts the holder finds the mark taken and takes the central path, as
+ * an interrupt does.  Elsewhere preemption is off.  Either way it is a
+ * trylock, never a wait, and lockdep sees it as one (mag_busy_map): the
+ * locks taken inside are ordered after it.
+ *
+ * Returns false, with nothing held, if the mark was taken.
+ */
+static inline void mag_slow_pin(void)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		migrate_disable();
+	else
+		preempt_disable();
+}
+
+static inline void mag_slow_unpin(void)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_RT))
+		migrate_enable();
+	else
+		preempt_enable();
+}
+
+static inline bool mag_slow_enter(void)
+{
+	mag_slow_pin();
+	if (likely(mag_busy_enter())) {
+		lock_map_acquire_try(&mag_busy_map);
+		return true;
+	}
+	mag_busy_exit();
+	mag_slow_unpin();
+	return false;
+}
+
+static inline void mag_slow_exit(void)
+{
+	lock_map_release(&mag_busy_map);
+	mag_busy_exit();
+	mag_slow_unpin();
+}
+
 void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp);
 void mag_free_slow(struct mag_pool *pool, void *obj);
 struct mag_magazine *mag_magazine_alloc(struct mag_pool *pool, gfp_t gfp, int node);
@@ -286,6 +352,22 @@ void mag_drain_wait(void);
 struct shrink_control;
 unsigned long mag_shrinker_run(struct shrink_control *sc);
 void mag_report_bad_free(const void *obj, const char *why);
+
+/**
+ * struct mag_stress_result - what a run of the cross-CPU stress saw
+ * @moved: objects allocated on one CPU and freed on another
+ * @timer_ok: allocations in timer context that passed their checks
+ * @bad: objects whose contents or size were wrong
+ * @nulls: GFP_KERNEL allocations that failed
+ */
+struct mag_stress_result {
+	unsigned long moved, timer_ok, bad, nulls;
+};
+
+/* stress.c */
+struct dentry;
+int mag_stress_run(unsigned int ms, struct mag_stress_result *res);
+void mag_stress_debugfs(struct dentry *dir);
 
 /* main.c: the character device */
 extern struct device *mag_device;

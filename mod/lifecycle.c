@@ -3,8 +3,10 @@
  * magalloc lifecycle: what moves memory between the levels when no
  * allocation asks for it.
  *
- *  - CPU hotplug: when a CPU is dead, its magazines of every pool go to
- *    its node's depot (a CPUHP_BP_PREPARE_DYN teardown, run on a live CPU).
+ *  - CPU hotplug (a CPUHP_BP_PREPARE_DYN state, run on a live CPU): before
+ *    a CPU comes up, its home node is set (its own, or the nearest with
+ *    memory); when it is dead, its magazines of every pool go to the
+ *    depots.
  *  - Periodic trim (every trim_interval_ms): on each CPU, the magazines of
  *    pools that CPU has not taken a slow path for since the last trim go
  *    to the depot; each depot gives back the full magazines no CPU took
@@ -151,6 +153,12 @@ void mag_report_bad_free(const void *obj, const char *why)
 	pr_err_ratelimited("bad free of %p: %s; ignored\n", obj, why);
 }
 
+static int mag_cpu_prepare(unsigned int cpu)
+{
+	mag_cpu_set_home(cpu);
+	return 0;
+}
+
 static int mag_cpu_dead(unsigned int cpu)
 {
 	struct mag_pool *pool;
@@ -172,18 +180,19 @@ static void drain_this_cpu(bool all)
 		struct mag_cpu *pc;
 		int node;
 
-		preempt_disable();
-		/* A task-context walker never finds the mark set, but be sure. */
-		if (mag_busy_enter()) {
-			for_each_node(node) {
-				pc = this_cpu_ptr(pool->cpu[node]);
-				if (all || pc->slow == pc->trimmed_at)
-					mag_cpu_drain(pool, smp_processor_id(), node);
-				pc->trimmed_at = pc->slow;
-			}
+		/*
+		 * Taken: debug mode (no magazine is loaded then), or on RT a
+		 * task preempted inside a magazine user: not an idle CPU.
+		 */
+		if (!mag_slow_enter())
+			continue;
+		for_each_node(node) {
+			pc = this_cpu_ptr(pool->cpu[node]);
+			if (all || pc->slow == pc->trimmed_at)
+				mag_cpu_drain(pool, smp_processor_id(), node);
+			pc->trimmed_at = pc->slow;
 		}
-		mag_busy_exit();
-		preempt_enable();
+		mag_slow_exit();
 	}
 	mutex_unlock(&mag_pools_mutex);
 }
@@ -372,8 +381,8 @@ int mag_lifecycle_init(void)
 {
 	int ret;
 
-	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "magalloc:dead",
-					NULL, mag_cpu_dead);
+	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "magalloc:cpu",
+					mag_cpu_prepare, mag_cpu_dead);
 	if (ret < 0)
 		return ret;
 	cpuhp_state = ret;

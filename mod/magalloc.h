@@ -130,15 +130,19 @@ struct mag_cpu {
  * @busy: the busy mark: 0 when no magazine user runs on this CPU; every
  *	user subtracts one on entry and proceeds only if it was 0 (see
  *	mag_busy_enter())
- * @local: this CPU's struct mag_cpu array of the generic pools of its
- *	node, indexed by size class
+ * @node: the node this CPU allocates from: its own, or the nearest with
+ *	memory if its own has none
+ * @local: this CPU's struct mag_cpu array of the generic pools of @node,
+ *	indexed by size class
  *
  * Per CPU, aligned and padded to a cache line; only its own CPU writes
- * @busy (and debug mode, from a work item on that CPU), and @local is
- * written once per CPU at load.
+ * @busy (and debug mode, from a work item on that CPU); @node and @local
+ * are written at load and when the CPU comes online, before it runs
+ * anything else.
  */
 struct mag_front {
 	u8 busy;
+	int node;
 	struct mag_cpu *local;
 } ____cacheline_aligned;
 

@@ -42,6 +42,9 @@
 DEFINE_PER_CPU_ALIGNED(struct mag_front, mag_front);
 EXPORT_PER_CPU_SYMBOL_GPL(mag_front);
 DEFINE_STATIC_KEY_FALSE(mag_debug_key);
+#ifdef CONFIG_LOCKDEP
+struct lockdep_map mag_busy_map = STATIC_LOCKDEP_MAP_INIT("mag_busy", &mag_busy_map);
+#endif
 
 struct mag_magazine mag_sentinel;
 
@@ -131,33 +134,28 @@ static void *refill(struct mag_cpu *pc, struct mag_central *c,
 void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp)
 {
 	struct mag_magazine *spare = NULL;
-	struct mag_central *c;
 	struct mag_cpu *pc;
 	void *obj;
 
 	for (;;) {
 		/* A hint only: this task may run elsewhere by the time it looks. */
-		if (!spare &&
-		    READ_ONCE(raw_cpu_ptr(pool->cpu[numa_mem_id()])->loaded) == &mag_sentinel)
-			spare = mag_magazine_alloc(pool, gfp, numa_mem_id());
+		if (!spare && READ_ONCE(raw_cpu_ptr(pool->cpu[mag_home_node()])->loaded) ==
+			      &mag_sentinel)
+			spare = mag_magazine_alloc(pool, gfp, mag_home_node());
 
-		preempt_disable();
-		pc = mag_local_cpu(pool);
-		c = pool->central[pc->node];
-		pc->misses++;
-		if (mag_busy_enter() && !static_branch_unlikely(&mag_debug_key)) {
-			obj = refill(pc, c, &spare);
-			mag_busy_exit();
-			preempt_enable();
+		/* Debug mode: the slow paths install no magazine. */
+		if (!static_branch_unlikely(&mag_debug_key) && mag_slow_enter()) {
+			pc = mag_local_cpu(pool);
+			pc->misses++;
+			obj = refill(pc, pool->central[pc->node], &spare);
+			mag_slow_exit();
 		} else {
 			/* an interrupted magazine user on this CPU, or debug */
-			mag_busy_exit();
-			preempt_enable();
-			obj = mag_central_alloc_one(c);
+			obj = mag_central_alloc_one(pool->central[mag_home_node()]);
 		}
 		if (obj)
 			break;
-		if (mag_central_grow(c, gfp))
+		if (mag_central_grow(pool->central[mag_home_node()], gfp))
 			break;
 	}
 	kfree(spare);
@@ -200,6 +198,13 @@ static bool flush(struct mag_cpu *pc, struct mag_central *c, void *obj,
 	return m;
 }
 
+/*
+ * A free may come from any context kfree() may, even under the runqueue or
+ * pi lock, where waking kswapd would deadlock: the magazine it may need is
+ * allocated without any reclaim, not even kswapd's, and from no reserve.
+ */
+#define MAG_FREE_GFP	(__GFP_NOWARN | __GFP_NOMEMALLOC)
+
 /* @obj is one of @pool's.  Any context but NMI. */
 void mag_free_slow(struct mag_pool *pool, void *obj)
 {
@@ -208,20 +213,16 @@ void mag_free_slow(struct mag_pool *pool, void *obj)
 	bool done;
 
 	for (;;) {
-		preempt_disable();
-		if (!mag_busy_enter() || static_branch_unlikely(&mag_debug_key)) {
-			mag_busy_exit();
-			preempt_enable();
+		if (static_branch_unlikely(&mag_debug_key) || !mag_slow_enter()) {
 			mag_central_free_obj(obj);
 			break;
 		}
 		done = flush(this_cpu_ptr(pool->cpu[node]), pool->central[node], obj, &spare);
-		mag_busy_exit();
-		preempt_enable();
+		mag_slow_exit();
 		if (done)
 			break;
 		/* Frees must not sleep or fail: no magazine, no caching. */
-		spare = mag_magazine_alloc(pool, GFP_NOWAIT, node);
+		spare = mag_magazine_alloc(pool, MAG_FREE_GFP, node);
 		if (!spare) {
 			mag_central_free_obj(obj);
 			break;

@@ -146,10 +146,8 @@ static int mag_stats_show(struct seq_file *m, void *v)
 
 			if (!c->nr_spans && !c->nr_full && !c->nr_empty)
 				continue;
-			/* the magazine hit rate of this node's CPUs */
+			/* the hit rate (only CPUs at home here allocate) */
 			for_each_possible_cpu(cpu) {
-				if (cpu_to_mem(cpu) != node)
-					continue;
 				hits += per_cpu_ptr(pool->cpu[node], cpu)->hits;
 				misses += per_cpu_ptr(pool->cpu[node], cpu)->misses;
 			}
@@ -195,6 +193,7 @@ static int __init magalloc_init(void)
 	mag_debugfs = debugfs_create_dir("magalloc", NULL);
 	debugfs_create_file("stats", 0444, mag_debugfs, NULL, &mag_stats_fops);
 	debugfs_create_file("heaps", 0444, mag_debugfs, NULL, &mag_heaps_fops);
+	mag_stress_debugfs(mag_debugfs);
 	pr_info("loaded: %u size classes up to %u bytes, /dev/magalloc %u:%u\n",
 		MAG_NR_CLASSES - 1, MAG_MAX_SMALL, MAJOR(mag_devt), MINOR(mag_devt));
 	return 0;

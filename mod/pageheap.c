@@ -384,7 +384,7 @@ void *mag_large_alloc(size_t size, gfp_t gfp, int node)
 	void *p;
 
 	if (node == NUMA_NO_NODE)
-		node = numa_mem_id();
+		node = mag_home_node();
 	if (size > MAG_LARGE_MAX)
 		return mag_huge_alloc(size, gfp, node);
 	h = mag_heaps[node];

@@ -4,7 +4,8 @@
  *
  * It keeps a small table of "sessions" in a typed cache with a
  * constructor, attaches variable-sized buffers from mag_alloc(), grows a
- * batch with mag_alloc_bulk() and allocates from interrupt context, then
+ * batch with mag_alloc_bulk() and allocates from interrupt context (BH
+ * context on PREEMPT_RT), then
  * checks every byte it wrote and frees everything.  `make check` loads it
  * on every kernel as a smoke test: if anything is wrong, insmod fails.
  *
@@ -14,9 +15,12 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bottom_half.h>
+#include <linux/cpu.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include <linux/workqueue.h>
 
 #include "magalloc.h"
 
@@ -38,15 +42,42 @@ static void session_ctor(void *obj)
 	s->buf = NULL;
 }
 
-static int irq_ok;
+static atomic_t irq_ok;
 
 static void irq_alloc(void *unused)
 {
 	u8 *p = mag_alloc(200, GFP_ATOMIC | __GFP_ZERO);
 
 	if (p && !memchr_inv(p, 0, 200))
-		irq_ok++;
+		atomic_inc(&irq_ok);
 	mag_free(p);
+}
+
+/*
+ * On PREEMPT_RT no allocator may be called from a hardirq handler
+ * (kmalloc neither): there, allocate in a BH-disabled section on each
+ * CPU, where softirq handlers run.
+ */
+static long bh_alloc(void *unused)
+{
+	local_bh_disable();
+	irq_alloc(NULL);
+	local_bh_enable();
+	return 0;
+}
+
+static void alloc_on_each_cpu(void)
+{
+	int cpu;
+
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT)) {
+		on_each_cpu(irq_alloc, NULL, 1);
+		return;
+	}
+	cpus_read_lock();
+	for_each_online_cpu(cpu)
+		work_on_cpu(cpu, bh_alloc, NULL);
+	cpus_read_unlock();
 }
 
 static int __init example_init(void)
@@ -85,8 +116,8 @@ static int __init example_init(void)
 		bad++;
 	else
 		mag_free_bulk(ARRAY_SIZE(batch), batch);
-	on_each_cpu(irq_alloc, NULL, 1);
-	if (irq_ok != num_online_cpus())
+	alloc_on_each_cpu();
+	if (atomic_read(&irq_ok) != num_online_cpus())
 		bad++;
 
 	for (i = 0; i < NR_SESSIONS; i++) {
