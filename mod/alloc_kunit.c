@@ -10,10 +10,14 @@
  */
 #include <kunit/test.h>
 #include <linux/cpu.h>
+#include <linux/debug_locks.h>
 #include <linux/delay.h>
+#include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/prandom.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/task.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
@@ -866,4 +870,188 @@ static struct kunit_suite alloc_suite = {
 	.test_cases = alloc_cases,
 };
 
-kunit_test_suite(alloc_suite);
+/*
+ * GFP flags mean what they mean to kmalloc().  The zone modifiers magalloc
+ * cannot honour get NULL on every path.
+ */
+static void gfp_dma_refused(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 64, NULL);
+	static const gfp_t zones[] = { __GFP_DMA, __GFP_DMA32 };
+	void *objs[4];
+	unsigned int i;
+	int other = next_node_in(mag_home_node(), node_states[N_MEMORY]);
+
+	for (i = 0; i < ARRAY_SIZE(zones); i++) {
+		gfp_t gfp = GFP_KERNEL | zones[i];
+
+		KUNIT_EXPECT_NULL(test, mag_alloc(64, gfp));
+		KUNIT_EXPECT_NULL(test, (mag_alloc)(200, gfp));
+		KUNIT_EXPECT_NULL(test, mag_alloc(100000, gfp));
+		KUNIT_EXPECT_NULL(test, mag_alloc(3 << 20, gfp));
+		KUNIT_EXPECT_NULL(test, mag_alloc_node(64, gfp, mag_home_node()));
+		KUNIT_EXPECT_NULL(test, mag_alloc_node(64, gfp, other));
+		KUNIT_EXPECT_NULL(test, mag_cache_alloc(cache, gfp));
+		KUNIT_EXPECT_EQ(test, mag_alloc_bulk(64, gfp, ARRAY_SIZE(objs), objs), 0);
+	}
+}
+
+struct nofail_arg {
+	struct mag_cache *cache;
+	size_t size;
+	void *obj;
+	struct completion done;
+};
+
+static int nofail_fn(void *data)
+{
+	struct nofail_arg *a = data;
+
+	current->make_it_fail = 1;
+	if (a->cache)
+		a->obj = mag_cache_alloc(a->cache, GFP_KERNEL | __GFP_NOFAIL);
+	else
+		a->obj = mag_alloc(a->size, GFP_KERNEL | __GFP_NOFAIL);
+	complete(&a->done);
+	return 0;
+}
+
+/*
+ * __GFP_NOFAIL never gets NULL: while every allocation of its task fails
+ * (failslab and fail_page_alloc, armed by the guest for tasks with
+ * make_it_fail), it waits; when memory comes back, it succeeds.
+ */
+static void gfp_nofail_waits(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 512, NULL);
+	struct nofail_arg args[] = {
+		{ .cache = cache },		/* a new span */
+		{ .size = 100000 },		/* a large object */
+	};
+	struct task_struct *t;
+	unsigned int i;
+	void *p;
+
+	if (!IS_ENABLED(CONFIG_FAILSLAB) || !IS_ENABLED(CONFIG_FAIL_PAGE_ALLOC))
+		kunit_skip(test, "no fault injection in this kernel");
+	current->make_it_fail = 1;
+	p = mag_cache_alloc(cache, GFP_KERNEL);
+	current->make_it_fail = 0;
+	if (p) {
+		mag_cache_free(cache, p);
+		kunit_skip(test, "fault injection not armed (see scripts/guest-init)");
+	}
+	for (i = 0; i < ARRAY_SIZE(args); i++) {
+		init_completion(&args[i].done);
+		t = kthread_create(nofail_fn, &args[i], "magnofail");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+		get_task_struct(t);
+		wake_up_process(t);
+		/* still waiting: no NULL */
+		KUNIT_EXPECT_EQ(test, wait_for_completion_timeout(&args[i].done,
+								  msecs_to_jiffies(300)), 0UL);
+		WRITE_ONCE(t->make_it_fail, 0);
+		KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&args[i].done,
+								  msecs_to_jiffies(20000)), 0UL);
+		put_task_struct(t);
+		KUNIT_EXPECT_NOT_NULL(test, args[i].obj);
+		if (args[i].cache)
+			mag_cache_free(cache, args[i].obj);
+		else
+			mag_free(args[i].obj);
+	}
+}
+
+/*
+ * GFP_NOFS and GFP_NOIO hold for the memory magalloc takes on the
+ * caller's behalf, the registries' xarray nodes included: the xarray
+ * tries GFP_NOWAIT first, and only when that fails (here by fault
+ * injection: the task's next allocation fails) uses the flags it is
+ * given.  Inside fs reclaim, an allocation with __GFP_FS makes lockdep
+ * report a recursion on fs_reclaim and turn itself off.
+ */
+static void gfp_nofs_metadata(struct kunit *test)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	static const gfp_t flags[] = { GFP_NOFS, GFP_NOIO };
+	struct xarray xa;
+	unsigned int i;
+	int ret;
+
+	if (!IS_ENABLED(CONFIG_LOCKDEP) || !IS_ENABLED(CONFIG_FAILSLAB) || !debug_locks)
+		kunit_skip(test, "needs lockdep, still on, and failslab");
+	for (i = 0; i < ARRAY_SIZE(flags); i++) {
+		xa_init_flags(&xa, XA_FLAGS_LOCK_IRQ);
+		fs_reclaim_acquire(GFP_KERNEL);
+		current->fail_nth = 1;
+		ret = mag_registry_store(&xa, 1UL << 30, xa_mk_value(1), flags[i]);
+		/* the injected failure was taken: the node came from @flags */
+		KUNIT_EXPECT_EQ(test, current->fail_nth, 0U);
+		current->fail_nth = 0;
+		fs_reclaim_release(GFP_KERNEL);
+		KUNIT_EXPECT_EQ(test, ret, 0);
+		KUNIT_EXPECT_PTR_EQ(test, xa_load(&xa, 1UL << 30), xa_mk_value(1));
+		xa_destroy(&xa);
+	}
+	KUNIT_EXPECT_TRUE(test, debug_locks);
+#else
+	kunit_skip(test, "needs fault injection");
+#endif
+}
+
+/*
+ * Arenas never come from the atomic reserves, and never with a hard
+ * retry; a free's magazine never wakes kswapd (mag_free() is legal where
+ * kfree() is, under the runqueue lock too) and never fails a free.
+ */
+static void gfp_reserves_and_frees(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 64, NULL);
+	struct mag_pool *pool = cache_pool(cache);
+	unsigned int i, n = 2 * pool->mag_size + 8;
+	void **objs = kunit_kcalloc(test, n, sizeof(*objs), GFP_KERNEL);
+	int node;
+
+	KUNIT_EXPECT_FALSE(test, mag_arena_gfp(GFP_ATOMIC) & __GFP_HIGH);
+	KUNIT_EXPECT_TRUE(test, mag_arena_gfp(GFP_ATOMIC) & __GFP_NOMEMALLOC);
+	KUNIT_EXPECT_FALSE(test, mag_arena_gfp(GFP_NOFS) & __GFP_FS);
+	KUNIT_EXPECT_FALSE(test, mag_arena_gfp(GFP_NOIO) & (__GFP_FS | __GFP_IO));
+	KUNIT_EXPECT_TRUE(test, mag_arena_gfp(GFP_KERNEL) & __GFP_DIRECT_RECLAIM);
+	KUNIT_EXPECT_FALSE(test, MAG_FREE_GFP & (__GFP_RECLAIM | __GFP_HIGH));
+	KUNIT_EXPECT_FALSE(test, mag_meta_gfp(MAG_FREE_GFP) & (__GFP_RECLAIM | __GFP_HIGH));
+
+	/*
+	 * Frees that need a magazine none can be had for (the task's
+	 * allocations fail) go straight to their spans: nothing lost.
+	 */
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	for (i = 0; i < n; i++) {
+		objs[i] = mag_cache_alloc(cache, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+	}
+	mag_drain_all();
+	current->make_it_fail = 1;
+	for (i = 0; i < n; i++)
+		mag_cache_free(cache, objs[i]);
+	current->make_it_fail = 0;
+	mag_drain_all();
+	for_each_node(node)
+		KUNIT_EXPECT_EQ(test, mag_central_live(pool->central[node]), 0UL);
+}
+
+static struct kunit_case gfp_cases[] = {
+	KUNIT_CASE(gfp_dma_refused),
+	KUNIT_CASE(gfp_nofail_waits),
+	KUNIT_CASE(gfp_nofs_metadata),
+	KUNIT_CASE(gfp_reserves_and_frees),
+	{}
+};
+
+static struct kunit_suite gfp_suite = {
+	.name = "magalloc_gfp",
+	.suite_init = alloc_suite_init,
+	.suite_exit = alloc_suite_exit,
+	.test_cases = gfp_cases,
+};
+
+kunit_test_suites(&alloc_suite, &gfp_suite);

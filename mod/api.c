@@ -115,6 +115,8 @@ static noinline void *alloc_miss(struct mag_pool *pool, gfp_t gfp)
 
 static noinline void *alloc_other(size_t size, gfp_t gfp, int node)
 {
+	if (gfp & MAG_GFP_REFUSED)
+		return NULL;
 	if (!size)
 		return ZERO_SIZE_PTR;
 	mag_might_alloc(gfp);
@@ -124,18 +126,22 @@ static noinline void *alloc_other(size_t size, gfp_t gfp, int node)
 /**
  * mag_alloc() - allocate memory
  * @size: bytes; 0 gives ZERO_SIZE_PTR
- * @gfp: allocation flags; __GFP_ZERO zeroes, and flags without
- *	__GFP_DIRECT_RECLAIM never sleep
+ * @gfp: allocation flags, as for kmalloc(): __GFP_ZERO zeroes; flags
+ *	without __GFP_DIRECT_RECLAIM never sleep; GFP_NOFS and GFP_NOIO hold
+ *	for the memory magalloc takes on the caller's behalf too;
+ *	__GFP_NOFAIL never gets NULL (magalloc retries, waiting in between);
+ *	__GFP_DMA and __GFP_DMA32 always get NULL
  *
  * Return: a pointer aligned to 8 bytes (to its size for powers of two up
- * to 32 KiB, to a page beyond), or NULL.  Never warns.
+ * to 32 KiB, to a page beyond), or NULL.  Never warns (but for a huge
+ * __GFP_NOFAIL request, where the page allocator warns, as for kmalloc()).
  */
 void *mag_alloc(size_t size, gfp_t gfp)
 {
 	unsigned int cls;
 	void *obj;
 
-	if (unlikely(size - 1 >= MAG_MAX_SMALL))
+	if (unlikely(size - 1 >= MAG_MAX_SMALL) || unlikely(gfp & MAG_GFP_REFUSED))
 		return alloc_other(size, gfp, NUMA_NO_NODE);
 	mag_might_alloc(gfp);
 	cls = mag_size_class(size);
@@ -175,12 +181,12 @@ void *mag_alloc_node(size_t size, gfp_t gfp, int node)
 		return NULL;
 	if (!node_state(node, N_MEMORY))
 		return mag_alloc(size, gfp);
-	if (size - 1 >= MAG_MAX_SMALL)
+	if (size - 1 >= MAG_MAX_SMALL || (gfp & MAG_GFP_REFUSED))
 		return alloc_other(size, gfp, node);
 	mag_might_alloc(gfp);
 	c = mag_generic[mag_size_class(size)].central[node];
 	while (!(obj = mag_central_alloc_one(c)))
-		if (mag_central_grow(c, gfp))
+		if (mag_central_grow(c, gfp) && !mag_retry(gfp))
 			return NULL;
 	return init_obj(c->pool, obj, gfp);
 }
@@ -262,7 +268,7 @@ int mag_alloc_bulk(size_t size, gfp_t gfp, size_t nr, void **objs)
 	struct mag_magazine *m;
 	size_t i = 0, n;
 
-	if (size > MAG_MAX_SMALL || !size) {
+	if (size > MAG_MAX_SMALL || !size || (gfp & MAG_GFP_REFUSED)) {
 		for (; i < nr; i++) {
 			objs[i] = mag_alloc(size, gfp);
 			if (!objs[i])
@@ -483,6 +489,8 @@ EXPORT_SYMBOL_GPL(mag_cache_create);
  */
 void *mag_cache_alloc(struct mag_cache *cache, gfp_t gfp)
 {
+	if (unlikely(gfp & MAG_GFP_REFUSED))
+		return NULL;
 	mag_might_alloc(gfp);
 	return pool_alloc(&cache->pool, gfp);
 }

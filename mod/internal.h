@@ -29,6 +29,7 @@
 #include <linux/log2.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/sched/mm.h>
 #include <linux/spinlock.h>
 #include <linux/jump_label.h>
 #include <linux/topology.h>
@@ -202,6 +203,37 @@ static inline gfp_t mag_meta_gfp(gfp_t gfp)
 }
 
 /*
+ * Flags for an arena: mag_meta_gfp(), but never from the reserves that
+ * __GFP_HIGH (GFP_ATOMIC) or PF_MEMALLOC open: a small atomic request must
+ * not take 2 MiB from them.  Only the node asked for, and no hard retry.
+ */
+static inline gfp_t mag_arena_gfp(gfp_t gfp)
+{
+	return (mag_meta_gfp(gfp) & ~__GFP_HIGH) | __GFP_NOMEMALLOC |
+		__GFP_NORETRY | __GFP_THISNODE;
+}
+
+/*
+ * A free may come from any context kfree() may, even under the runqueue or
+ * pi lock, where waking kswapd would deadlock: the magazine it may need is
+ * allocated without any reclaim, not even kswapd's, and from no reserve.
+ */
+#define MAG_FREE_GFP	(__GFP_NOWARN | __GFP_NOMEMALLOC)
+
+/*
+ * After a failed grow: false if the caller may get NULL; with
+ * __GFP_NOFAIL, wait a little (as the page allocator's callers do) and
+ * say to try again.
+ */
+static inline bool mag_retry(gfp_t gfp)
+{
+	if (!(gfp & __GFP_NOFAIL))
+		return false;
+	memalloc_retry_wait(gfp);
+	return true;
+}
+
+/*
  * Size of an allocation of @size bytes that must own whole cache lines:
  * kmalloc() aligns power-of-two sizes naturally, so the object starts a
  * line and no other object shares its lines.
@@ -329,6 +361,8 @@ void *mag_heap_alloc(struct mag_heap *h, unsigned int npages, gfp_t gfp,
 		     struct mag_span *span, struct mag_cpu __percpu *pcpu);
 void mag_heap_free(struct mag_span *span);
 struct mag_span *mag_span_of(const void *p);
+struct xarray;
+int mag_registry_store(struct xarray *xa, unsigned long index, void *entry, gfp_t gfp);
 unsigned long mag_heap_release(struct mag_heap *h, unsigned int keep);
 void *mag_large_alloc(size_t size, gfp_t gfp, int node);
 void mag_large_free(struct mag_span *s);

@@ -66,6 +66,12 @@ void mag_cache_destroy(struct mag_cache *cache);
 /* ---- Internals the inline fast paths need (not an interface) ---------- */
 
 /*
+ * Zone modifiers magalloc cannot honour (its arenas come from
+ * ZONE_NORMAL): such requests get NULL, never memory of the wrong zone.
+ */
+#define MAG_GFP_REFUSED		(__GFP_DMA | __GFP_DMA32)
+
+/*
  * Arenas: naturally aligned blocks of 2^MAG_ARENA_ORDER pages from the
  * kernel's page allocator.  The first MAG_HDR_PAGES pages hold the arena's
  * header (struct mag_arena), so the header of any object is found by
@@ -429,7 +435,9 @@ static __always_inline void mag_free_inline(const void *ptr)
 
 static __always_inline void *mag_alloc_inline(size_t size, gfp_t gfp)
 {
-	if (__builtin_constant_p(size) && size && size <= MAG_MAX_SMALL)
+	/* All constant but for @gfp in some callers: then one more test. */
+	if (__builtin_constant_p(size) && size && size <= MAG_MAX_SMALL &&
+	    !(gfp & MAG_GFP_REFUSED))
 		return mag_alloc_const(size, gfp);
 	return (mag_alloc)(size, gfp);
 }

@@ -155,7 +155,7 @@ void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp)
 		}
 		if (obj)
 			break;
-		if (mag_central_grow(pool->central[mag_home_node()], gfp))
+		if (mag_central_grow(pool->central[mag_home_node()], gfp) && !mag_retry(gfp))
 			break;
 	}
 	kfree(spare);
@@ -197,13 +197,6 @@ static bool flush(struct mag_cpu *pc, struct mag_central *c, void *obj,
 	spin_unlock_irqrestore(&c->lock, flags);
 	return m;
 }
-
-/*
- * A free may come from any context kfree() may, even under the runqueue or
- * pi lock, where waking kswapd would deadlock: the magazine it may need is
- * allocated without any reclaim, not even kswapd's, and from no reserve.
- */
-#define MAG_FREE_GFP	(__GFP_NOWARN | __GFP_NOMEMALLOC)
 
 /* @obj is one of @pool's.  Any context but NMI. */
 void mag_free_slow(struct mag_pool *pool, void *obj)

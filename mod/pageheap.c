@@ -57,9 +57,29 @@ static unsigned long arena_key(const void *p)
 	return __pa(p) >> (PAGE_SHIFT + MAG_ARENA_ORDER);
 }
 
-static gfp_t xa_gfp(gfp_t gfp)
+/**
+ * mag_registry_store() - record @entry at @index of a registry
+ * @xa: mag_arenas or mag_huge (or a test's)
+ * @index: the key
+ * @entry: the entry
+ * @gfp: the caller's allocation flags
+ *
+ * The xarray first tries GFP_NOWAIT for a node it needs; if that fails,
+ * it allocates with the caller's reclaim permission (mag_meta_gfp()), so
+ * a GFP_NOFS or GFP_NOIO caller never recurses into filesystems or I/O
+ * here, and __GFP_NOFAIL holds.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int mag_registry_store(struct xarray *xa, unsigned long index, void *entry, gfp_t gfp)
 {
-	return gfpflags_allow_blocking(gfp) ? GFP_KERNEL : GFP_ATOMIC;
+	unsigned long flags;
+	void *old;
+
+	xa_lock_irqsave(xa, flags);
+	old = __xa_store(xa, index, entry, mag_meta_gfp(gfp) | (gfp & __GFP_NOFAIL));
+	xa_unlock_irqrestore(xa, flags);
+	return xa_err(old);
 }
 
 /* Huge objects: pfn -> number of pages, as an xarray value. */
@@ -155,11 +175,9 @@ static int heap_grow(struct mag_heap *h, gfp_t gfp)
 	struct page *page;
 	unsigned long flags;
 	unsigned int i;
-	void *old;
 
 	BUILD_BUG_ON(sizeof(struct mag_arena) > MAG_HDR_PAGES * PAGE_SIZE);
-	page = alloc_pages_node(h->node, mag_meta_gfp(gfp) | __GFP_NORETRY | __GFP_THISNODE,
-				MAG_ARENA_ORDER);
+	page = alloc_pages_node(h->node, mag_arena_gfp(gfp), MAG_ARENA_ORDER);
 	if (!page)
 		return -ENOMEM;
 	a = page_address(page);
@@ -170,10 +188,7 @@ static int heap_grow(struct mag_heap *h, gfp_t gfp)
 	a->node = h->node;
 	a->heap = h;
 	a->magic = MAG_ARENA_MAGIC;
-	xa_lock_irqsave(&mag_arenas, flags);
-	old = __xa_store(&mag_arenas, arena_key(a), a, xa_gfp(gfp));
-	xa_unlock_irqrestore(&mag_arenas, flags);
-	if (xa_err(old)) {
+	if (mag_registry_store(&mag_arenas, arena_key(a), a, gfp)) {
 		free_pages((unsigned long)a, MAG_ARENA_ORDER);
 		return -ENOMEM;
 	}
@@ -341,9 +356,8 @@ static void *mag_huge_alloc(size_t size, gfp_t gfp, int node)
 {
 	unsigned long npages = PAGE_ALIGN(size) >> PAGE_SHIFT, i;
 	unsigned int order = get_order(size);
-	unsigned long flags;
 	struct page *page;
-	void *p, *old;
+	void *p;
 
 	if (order > MAG_PAGE_ALLOC_MAX_ORDER)
 		return NULL;
@@ -354,11 +368,7 @@ static void *mag_huge_alloc(size_t size, gfp_t gfp, int node)
 	for (i = npages; i < (1UL << order); i++)
 		__free_page(page + i);
 	p = page_address(page);
-	xa_lock_irqsave(&mag_huge, flags);
-	old = __xa_store(&mag_huge, page_to_pfn(page), xa_mk_value(npages),
-			 xa_gfp(gfp));
-	xa_unlock_irqrestore(&mag_huge, flags);
-	if (xa_err(old)) {
+	if (mag_registry_store(&mag_huge, page_to_pfn(page), xa_mk_value(npages), gfp)) {
 		free_pages_exact(p, npages << PAGE_SHIFT);
 		return NULL;
 	}
@@ -388,14 +398,17 @@ void *mag_large_alloc(size_t size, gfp_t gfp, int node)
 	if (size > MAG_LARGE_MAX)
 		return mag_huge_alloc(size, gfp, node);
 	h = mag_heaps[node];
-	s = kzalloc_node(sizeof(*s), mag_meta_gfp(gfp), node);
-	if (!s)
-		return NULL;
-	s->state = MAG_SPAN_LARGE;
-	p = mag_heap_alloc(h, DIV_ROUND_UP(size, PAGE_SIZE), gfp, s, NULL);
-	if (!p) {
-		kfree(s);
-		return NULL;
+	for (;;) {
+		s = kzalloc_node(sizeof(*s), mag_meta_gfp(gfp), node);
+		if (s) {
+			s->state = MAG_SPAN_LARGE;
+			p = mag_heap_alloc(h, DIV_ROUND_UP(size, PAGE_SIZE), gfp, s, NULL);
+			if (p)
+				break;
+			kfree(s);
+		}
+		if (!mag_retry(gfp))
+			return NULL;
 	}
 	spin_lock_irqsave(&h->lock, flags);
 	list_add(&s->link, &h->large);
