@@ -833,6 +833,41 @@ static void cross_cpu_stress(struct kunit *test)
 		   res.moved, res.timer_ok);
 }
 
+/*
+ * The periodic trim wakes only CPUs that hold magazines: one CPU caches a
+ * new cache's objects; the first pass visits it alone (the pool was used
+ * in the period: kept), the second drains it (idle for a period), the
+ * third visits no CPU at all.
+ */
+static void trim_visits_caching_cpus(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 128, NULL);
+	unsigned long *before = kunit_kcalloc(test, nr_cpu_ids, sizeof(*before), GFP_KERNEL);
+	unsigned long after;
+	int cpu, here, pass;
+	void *p;
+
+	KUNIT_ASSERT_NOT_NULL(test, before);
+	mag_drain_all();
+	migrate_disable();
+	here = smp_processor_id();
+	p = mag_cache_alloc(cache, GFP_KERNEL);
+	mag_cache_free(cache, p);
+	migrate_enable();
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	for (pass = 0; pass < 3; pass++) {
+		for_each_possible_cpu(cpu)
+			before[cpu] = mag_cpu_visits(cpu);
+		mag_trim_now();
+		for_each_possible_cpu(cpu) {
+			after = mag_cpu_visits(cpu);
+			KUNIT_EXPECT_EQ_MSG(test, after - before[cpu],
+					    cpu == here && pass < 2 ? 1UL : 0UL,
+					    "CPU %d, pass %d (allocated on %d)", cpu, pass, here);
+		}
+	}
+}
+
 static int alloc_suite_init(struct kunit_suite *suite)
 {
 	mag_trim_pause(true);
@@ -859,6 +894,7 @@ static struct kunit_case alloc_cases[] = {
 	KUNIT_CASE(init_on_free_zeroes),
 	KUNIT_CASE(busy_mark_diverts),
 	KUNIT_CASE(atomic_contexts),
+	KUNIT_CASE(trim_visits_caching_cpus),
 	KUNIT_CASE_SLOW(cross_cpu_stress),
 	{}
 };

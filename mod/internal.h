@@ -380,6 +380,7 @@ int mag_lifecycle_init(void);
 void mag_lifecycle_exit(void);
 void mag_set_debug(bool on);
 unsigned long mag_drain_all(void);
+unsigned long mag_cpu_visits(int cpu);
 void mag_trim_pause(bool pause);
 void mag_trim_now(void);
 void mag_drain_wait(void);

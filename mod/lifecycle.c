@@ -27,6 +27,7 @@
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/module.h>
+#include <linux/sched/isolation.h>
 #include <linux/shrinker.h>
 #include <linux/workqueue.h>
 
@@ -64,33 +65,99 @@ module_param(trim_interval_ms, uint, 0644);
 MODULE_PARM_DESC(trim_interval_ms, "period of idle-cache trimming, 0 = never (default 2000)");
 
 /*
+ * Which CPUs get a work item.  Debug mode must reach every CPU.  Drains
+ * visit only CPUs that hold a magazine, so an idle CPU is woken at most
+ * once or twice after it stops allocating; the periodic trim and the
+ * shrinker never visit an isolated CPU (isolcpus=, nohz_full=), whose
+ * magazines stay until it takes a slow path again or goes offline.
+ */
+enum mag_visit {
+	MAG_VISIT_ALL,		/* every online CPU */
+	MAG_VISIT_CACHING,	/* CPUs holding magazines */
+	MAG_VISIT_HOUSEKEEPING,	/* the same, but not isolated ones */
+};
+
+/* Times each CPU ran a drain or trim work item (debugfs "visits"). */
+static DEFINE_PER_CPU(unsigned long, visits);
+
+/*
+ * Does @cpu hold a magazine of any pool?  Read from another CPU, which
+ * never writes them: a stale answer only delays a drain by a period.
+ * mag_pools_mutex held.
+ */
+static bool cpu_holds_magazines(int cpu)
+{
+	struct mag_pool *pool;
+	int node;
+
+	list_for_each_entry(pool, &mag_pools, link) {
+		for_each_node(node) {
+			struct mag_cpu *pc = per_cpu_ptr(pool->cpu[node], cpu);
+
+			/* a hint; only @cpu writes them (see above) */
+			if (data_race(pc->loaded != &mag_sentinel || pc->prev != &mag_sentinel))
+				return true;
+		}
+	}
+	return false;
+}
+
+static bool cpu_wanted(int cpu, enum mag_visit visit)
+{
+	if (visit == MAG_VISIT_ALL)
+		return true;
+	if (visit == MAG_VISIT_HOUSEKEEPING &&
+	    (!housekeeping_cpu(cpu, HK_TYPE_DOMAIN) || !housekeeping_cpu(cpu, HK_TYPE_TICK)))
+		return false;
+	return cpu_holds_magazines(cpu);
+}
+
+/*
  * schedule_on_each_cpu() is not exported: the same, with one work item per
- * CPU, serialized by a mutex so the items are never reused while pending.
- * @offline, if set, runs for each CPU that is not online, in this task,
- * while CPU hotplug is held off.
+ * CPU, serialized by a mutex so the items are never reused while pending,
+ * for the CPUs @visit asks for.  @offline, if set, runs for each CPU that
+ * is not online, in this task, while CPU hotplug is held off.
  */
 /* Written by the CPU that queues it: kept off the lines of hot data. */
 static DEFINE_PER_CPU_ALIGNED(struct work_struct, cpu_work);
 static DEFINE_MUTEX(cpu_work_mutex);
+static struct cpumask cpu_work_queued;	/* under cpu_work_mutex */
 
-static void run_on_each_cpu(work_func_t fn, void (*offline)(int cpu))
+static void run_on_cpus(work_func_t fn, void (*offline)(int cpu), enum mag_visit visit)
 {
 	int cpu;
 
 	mutex_lock(&cpu_work_mutex);
 	cpus_read_lock();
-	for_each_possible_cpu(cpu) {
-		if (cpu_online(cpu)) {
-			INIT_WORK(per_cpu_ptr(&cpu_work, cpu), fn);
-			queue_work_on(cpu, system_wq, per_cpu_ptr(&cpu_work, cpu));
-		} else if (offline) {
-			offline(cpu);
-		}
-	}
+	cpumask_clear(&cpu_work_queued);
+	mutex_lock(&mag_pools_mutex);
 	for_each_online_cpu(cpu)
+		if (cpu_wanted(cpu, visit))
+			cpumask_set_cpu(cpu, &cpu_work_queued);
+	mutex_unlock(&mag_pools_mutex);
+	for_each_cpu(cpu, &cpu_work_queued) {
+		INIT_WORK(per_cpu_ptr(&cpu_work, cpu), fn);
+		queue_work_on(cpu, system_wq, per_cpu_ptr(&cpu_work, cpu));
+	}
+	if (offline)
+		for_each_possible_cpu(cpu)
+			if (!cpu_online(cpu))
+				offline(cpu);
+	for_each_cpu(cpu, &cpu_work_queued)
 		flush_work(per_cpu_ptr(&cpu_work, cpu));
 	cpus_read_unlock();
 	mutex_unlock(&cpu_work_mutex);
+}
+
+/**
+ * mag_cpu_visits() - drain and trim work items a CPU has run
+ * @cpu: the CPU
+ *
+ * Return: the count since load.
+ */
+unsigned long mag_cpu_visits(int cpu)
+{
+	return data_race(per_cpu(visits, cpu));
 }
 
 /*
@@ -132,9 +199,9 @@ void mag_set_debug(bool on)
 		if (READ_ONCE(mag_live))
 			mag_drain_all();
 		/* ...and no fast path runs, or reads memory at a pointer. */
-		run_on_each_cpu(busy_debug_fn, busy_debug_offline);
+		run_on_cpus(busy_debug_fn, busy_debug_offline, MAG_VISIT_ALL);
 	} else {
-		run_on_each_cpu(busy_debug_fn, busy_debug_offline);
+		run_on_cpus(busy_debug_fn, busy_debug_offline, MAG_VISIT_ALL);
 		static_branch_disable(&mag_debug_key);
 	}
 	mutex_unlock(&lock);
@@ -175,6 +242,7 @@ static void drain_this_cpu(bool all)
 {
 	struct mag_pool *pool;
 
+	this_cpu_inc(visits);
 	mutex_lock(&mag_pools_mutex);
 	list_for_each_entry(pool, &mag_pools, link) {
 		struct mag_cpu *pc;
@@ -232,7 +300,7 @@ unsigned long mag_drain_all(void)
 {
 	unsigned long pages;
 
-	run_on_each_cpu(drain_cpu_fn, NULL);
+	run_on_cpus(drain_cpu_fn, NULL, MAG_VISIT_CACHING);
 	mutex_lock(&mag_pools_mutex);
 	pages = trim_central(true);
 	mutex_unlock(&mag_pools_mutex);
@@ -252,7 +320,7 @@ static DECLARE_WORK(drain_work, drain_fn);
  */
 void mag_trim_now(void)
 {
-	run_on_each_cpu(trim_cpu_fn, NULL);
+	run_on_cpus(trim_cpu_fn, NULL, MAG_VISIT_HOUSEKEEPING);
 	mutex_lock(&mag_pools_mutex);
 	trim_central(false);
 	mutex_unlock(&mag_pools_mutex);
@@ -270,7 +338,7 @@ static void trim_fn(struct work_struct *w)
 
 static void drain_fn(struct work_struct *w)
 {
-	run_on_each_cpu(drain_cpu_fn, NULL);
+	run_on_cpus(drain_cpu_fn, NULL, MAG_VISIT_HOUSEKEEPING);
 }
 
 /**

@@ -242,6 +242,8 @@ void mag_cpu_drain(struct mag_pool *pool, int cpu, int node)
 		if (node != NUMA_NO_NODE && n != node)
 			continue;
 		pc = per_cpu_ptr(pool->cpu[n], cpu);
+		if (pc->loaded == &mag_sentinel && pc->prev == &mag_sentinel)
+			continue;
 		c = pool->central[n];
 		spin_lock_irqsave(&c->lock, flags);
 		mag_depot_put(c, pc->loaded);

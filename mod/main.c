@@ -162,6 +162,17 @@ static int mag_stats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(mag_stats);
 
+/* Per CPU, the drain and trim work items it ran: isolated CPUs run none. */
+static int mag_visits_show(struct seq_file *m, void *v)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		seq_printf(m, "%d %lu\n", cpu, mag_cpu_visits(cpu));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mag_visits);
+
 static int mag_heaps_show(struct seq_file *m, void *v)
 {
 	mag_uheaps_show(m);
@@ -193,6 +204,7 @@ static int __init magalloc_init(void)
 	mag_debugfs = debugfs_create_dir("magalloc", NULL);
 	debugfs_create_file("stats", 0444, mag_debugfs, NULL, &mag_stats_fops);
 	debugfs_create_file("heaps", 0444, mag_debugfs, NULL, &mag_heaps_fops);
+	debugfs_create_file("visits", 0444, mag_debugfs, NULL, &mag_visits_fops);
 	mag_stress_debugfs(mag_debugfs);
 	pr_info("loaded: %u size classes up to %u bytes, /dev/magalloc %u:%u\n",
 		MAG_NR_CLASSES - 1, MAG_MAX_SMALL, MAJOR(mag_devt), MINOR(mag_devt));
