@@ -157,6 +157,7 @@ static void run_on_cpus(work_func_t fn, void (*offline)(int cpu), enum mag_visit
  */
 unsigned long mag_cpu_visits(int cpu)
 {
+	/* a statistic, written by @cpu alone */
 	return data_race(per_cpu(visits, cpu));
 }
 
