@@ -530,12 +530,16 @@ static void trim_idle_caches(struct kunit *test)
 	check_central(test, c);
 }
 
-/* Freed memory goes back to the kernel when the shrinker runs. */
+/*
+ * Reclaim as do_shrink_slab() runs it: count, then scan in batches of 128
+ * pages while there is something to scan.  Four arenas' worth of freed
+ * 4 KiB objects (in magazines and depots) come back as pages.
+ */
 static void shrinker_returns_memory(struct kunit *test)
 {
-	struct shrink_control sc = { .gfp_mask = GFP_KERNEL, .nr_to_scan = 128 };
-	unsigned int i, n = 4 * MAG_ARENA_SIZE / 4096;
-	unsigned long arenas = 0, released, shrunk;
+	struct shrink_control sc = { .gfp_mask = GFP_KERNEL };
+	unsigned int i, n = 4 * MAG_ARENA_SIZE / 4096, rounds = 0;
+	unsigned long arenas = 0, released = 0, shrunk, count, ret;
 	struct mag_heap *h;
 	void **objs;
 	int node;
@@ -552,9 +556,17 @@ static void shrinker_returns_memory(struct kunit *test)
 	mag_free_bulk(n, objs);
 
 	shrunk = atomic_long_read(&mag_shrunk_pages);
-	released = mag_shrinker_run(&sc);
-	mag_drain_wait();
-	released += mag_shrinker_run(&sc);
+	while (released < 4UL * MAG_ARENA_PAGES && rounds++ < 200) {
+		count = mag_shrinker_count(&sc);
+		if (count == SHRINK_EMPTY)
+			break;
+		sc.nr_to_scan = min(count, 128UL);
+		ret = mag_shrinker_run(&sc);
+		/* a scan left short asked the CPUs to drain: let them */
+		mag_drain_wait();
+		if (ret != SHRINK_STOP)
+			released += ret;
+	}
 	KUNIT_EXPECT_GE(test, released, 4UL * MAG_ARENA_PAGES);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&mag_shrunk_pages) - shrunk, released);
 	for_each_node(node) {
@@ -562,6 +574,60 @@ static void shrinker_returns_memory(struct kunit *test)
 		arenas -= min(arenas, h->nr_arenas);
 	}
 	KUNIT_EXPECT_GE(test, arenas, 4UL);
+}
+
+/*
+ * The count is what can really come back: an arena that holds one live
+ * object counts nothing for its free pages, and nothing parked counts
+ * nothing at all.
+ */
+static void shrinker_counts_what_it_frees(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 64, NULL);
+	struct shrink_control sc = { .gfp_mask = GFP_KERNEL };
+	void *p;
+
+	mag_drain_all();
+	p = mag_cache_alloc(cache, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	mag_drain_all();
+	/* one live object; its arena's other pages are free, but not the arena */
+	KUNIT_EXPECT_EQ(test, mag_shrinker_count(&sc), SHRINK_EMPTY);
+	mag_cache_free(cache, p);
+	mag_drain_all();
+}
+
+/*
+ * A small scan on a busy allocator takes a small share: the depot's full
+ * magazines, its working set, mostly stay.
+ */
+static void shrinker_keeps_working_set(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 256, NULL);
+	struct mag_pool *pool = cache_pool(cache);
+	struct shrink_control sc = { .gfp_mask = GFP_KERNEL, .nr_to_scan = 4 };
+	unsigned int i, n = 12 * pool->mag_size, full = 0, after = 0;
+	void **objs = kunit_kcalloc(test, n, sizeof(*objs), GFP_KERNEL);
+	int node;
+
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	for (i = 0; i < n; i++) {
+		objs[i] = mag_cache_alloc(cache, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+	}
+	mag_free_bulk(n, objs);
+	for_each_node(node)
+		full += pool->central[node]->nr_full;
+	KUNIT_ASSERT_GE(test, full, 8U);
+	mag_shrinker_run(&sc);
+	for_each_node(node)
+		after += pool->central[node]->nr_full;
+	/* what 4 pages need, and at most one magazine more per node */
+	KUNIT_EXPECT_LE(test, full - after,
+			DIV_ROUND_UP(4 * PAGE_SIZE, pool->mag_size * pool->size) +
+			num_possible_nodes());
+	KUNIT_EXPECT_GT(test, after, 0U);
+	mag_drain_wait();
 }
 
 /*
@@ -889,6 +955,8 @@ static struct kunit_case alloc_cases[] = {
 	KUNIT_CASE(hotplug_flush),
 	KUNIT_CASE(trim_idle_caches),
 	KUNIT_CASE(shrinker_returns_memory),
+	KUNIT_CASE(shrinker_counts_what_it_frees),
+	KUNIT_CASE(shrinker_keeps_working_set),
 	KUNIT_CASE(failures_leave_nothing),
 	KUNIT_CASE(bad_frees_detected),
 	KUNIT_CASE(init_on_free_zeroes),

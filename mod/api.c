@@ -420,7 +420,7 @@ static unsigned long pool_drain(struct mag_pool *pool)
 	for_each_possible_cpu(cpu)
 		mag_cpu_drain(pool, cpu, NUMA_NO_NODE);
 	for_each_node(node) {
-		mag_central_trim(pool->central[node], true);
+		mag_central_trim(pool->central[node], true, UINT_MAX);
 		live += mag_central_live(pool->central[node]);
 	}
 	return live;

@@ -276,13 +276,14 @@ void mag_depot_put(struct mag_central *c, struct mag_magazine *m)
  * @c: the central
  * @all: everything, else only the full magazines no CPU needed since the
  *	last trim (the depot's working set stays)
+ * @max_full: at most this many full magazines (the shrinker's share)
  *
  * Full magazines are emptied into their spans, empty magazines are freed,
  * and with @all the kept empty span goes back to the heap too.
  *
  * Return: objects returned to spans.
  */
-unsigned long mag_central_trim(struct mag_central *c, bool all)
+unsigned long mag_central_trim(struct mag_central *c, bool all, unsigned int max_full)
 {
 	struct mag_magazine *m, *empties;
 	struct mag_span *s, *tmp;
@@ -290,7 +291,8 @@ unsigned long mag_central_trim(struct mag_central *c, bool all)
 	unsigned int n;
 
 	spin_lock_irqsave(&c->lock, flags);
-	for (n = all ? c->nr_full : c->min_full; n; n--) {
+	n = min(all ? c->nr_full : c->min_full, max_full);
+	for (; n; n--) {
 		m = mag_depot_get(c, true);
 		put_locked(c, m->objs, m->rounds);
 		objs += m->rounds;
@@ -383,7 +385,7 @@ void mag_central_destroy(struct mag_pool *pool)
 
 		if (!c)
 			continue;
-		mag_central_trim(c, true);
+		mag_central_trim(c, true, UINT_MAX);
 		list_splice_init(&c->full, &c->partial);
 		list_for_each_entry_safe(s, tmp, &c->partial, link)
 			span_release(c, s);

@@ -104,6 +104,7 @@ struct mag_span {
  * @large: spans of large objects handed out
  * @nr_arenas: arenas held
  * @free_pages: pages in free blocks
+ * @free_arenas: arenas whose pages are all free (all could be released)
  * @large_pages: pages handed out as large objects
  * @arenas_released: arenas given back to the kernel, ever
  */
@@ -115,6 +116,7 @@ struct mag_heap {
 	struct list_head large;
 	unsigned long nr_arenas;
 	unsigned long free_pages;
+	unsigned long free_arenas;
 	unsigned long large_pages;
 	unsigned long arenas_released;
 } ____cacheline_aligned_in_smp;
@@ -348,7 +350,7 @@ void mag_central_free_obj(void *obj);
 int mag_central_grow(struct mag_central *c, gfp_t gfp);
 struct mag_magazine *mag_depot_get(struct mag_central *c, bool full);
 void mag_depot_put(struct mag_central *c, struct mag_magazine *m);
-unsigned long mag_central_trim(struct mag_central *c, bool all);
+unsigned long mag_central_trim(struct mag_central *c, bool all, unsigned int max_full);
 unsigned long mag_central_live(struct mag_central *c);
 
 /* pageheap.c */
@@ -385,6 +387,7 @@ void mag_trim_pause(bool pause);
 void mag_trim_now(void);
 void mag_drain_wait(void);
 struct shrink_control;
+unsigned long mag_shrinker_count(struct shrink_control *sc);
 unsigned long mag_shrinker_run(struct shrink_control *sc);
 void mag_report_bad_free(const void *obj, const char *why);
 

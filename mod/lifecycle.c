@@ -12,9 +12,11 @@
  *    to the depot; each depot gives back the full magazines no CPU took
  *    during the period (its working set stays); empty spans go back to
  *    the heap; fully free arenas beyond one per node go back to the kernel.
- *  - Memory pressure: a shrinker empties every depot, frees every empty
- *    span and every free arena, counts the pages returned, and asks each
- *    CPU to drain its magazines.
+ *  - Memory pressure: a shrinker counts free arenas and depot objects in
+ *    pages and gives back about what reclaim asks: free arenas first,
+ *    then full depot magazines into their spans, then the arenas that
+ *    fell free; if that was not enough, it asks the CPUs holding
+ *    magazines to drain them.
  *  - Debug mode (module parameter debug): every allocation and free takes
  *    the checked central path, so a double free or foreign pointer is
  *    caught at the call.
@@ -102,12 +104,16 @@ static bool cpu_holds_magazines(int cpu)
 	return false;
 }
 
+static bool cpu_wanted_housekeeping(int cpu)
+{
+	return housekeeping_cpu(cpu, HK_TYPE_DOMAIN) && housekeeping_cpu(cpu, HK_TYPE_TICK);
+}
+
 static bool cpu_wanted(int cpu, enum mag_visit visit)
 {
 	if (visit == MAG_VISIT_ALL)
 		return true;
-	if (visit == MAG_VISIT_HOUSEKEEPING &&
-	    (!housekeeping_cpu(cpu, HK_TYPE_DOMAIN) || !housekeeping_cpu(cpu, HK_TYPE_TICK)))
+	if (visit == MAG_VISIT_HOUSEKEEPING && !cpu_wanted_housekeeping(cpu))
 		return false;
 	return cpu_holds_magazines(cpu);
 }
@@ -285,7 +291,7 @@ static unsigned long trim_central(bool all)
 
 	list_for_each_entry(pool, &mag_pools, link)
 		for_each_node(node)
-			mag_central_trim(pool->central[node], all);
+			mag_central_trim(pool->central[node], all, UINT_MAX);
 	for_each_node(node)
 		pages += mag_heap_release(mag_heaps[node], all ? 0 : 1);
 	return pages;
@@ -366,28 +372,110 @@ void mag_drain_wait(void)
 	flush_work(&drain_work);
 }
 
-static unsigned long mag_count(struct shrinker *s, struct shrink_control *sc)
+/*
+ * The shrinker counts and frees pages.  What it can give back: fully free
+ * arenas, and the objects parked in depots and in the magazines of the
+ * CPUs a drain visits (a bound: a magazine counts as full, and pages come
+ * back only when whole spans, then whole arenas, fall free).  A scan that
+ * depots and arenas could not satisfy asks those CPUs to drain their
+ * magazines, for the next scan.  mag_pools_mutex held.
+ */
+static unsigned long parked_pages(void)
+{
+	unsigned long bytes = 0, mags;
+	struct mag_pool *pool;
+	int node, cpu;
+
+	list_for_each_entry(pool, &mag_pools, link) {
+		for_each_node(node) {
+			/* hints, read without the central lock */
+			mags = data_race(pool->central[node]->nr_full);
+			for_each_online_cpu(cpu) {
+				struct mag_cpu *pc = per_cpu_ptr(pool->cpu[node], cpu);
+
+				if (!cpu_wanted_housekeeping(cpu))
+					continue;
+				/* only @cpu writes them; never followed */
+				mags += data_race(pc->loaded != &mag_sentinel) +
+					data_race(pc->prev != &mag_sentinel);
+			}
+			bytes += mags * pool->mag_size * pool->size;
+		}
+	}
+	return bytes >> PAGE_SHIFT;
+}
+
+static unsigned long free_arena_pages(void)
 {
 	unsigned long pages = 0;
 	int node;
 
 	for_each_node(node)
-		pages += READ_ONCE(mag_heaps[node]->free_pages);
+		pages += READ_ONCE(mag_heaps[node]->free_arenas) * MAG_ARENA_PAGES;
+	return pages;
+}
+
+static unsigned long release_arenas(void)
+{
+	unsigned long pages = 0;
+	int node;
+
+	for_each_node(node)
+		pages += mag_heap_release(mag_heaps[node], 0);
+	return pages;
+}
+
+static unsigned long mag_count(struct shrinker *s, struct shrink_control *sc)
+{
+	unsigned long pages = free_arena_pages();
+
+	if (mutex_trylock(&mag_pools_mutex)) {
+		pages += parked_pages();
+		mutex_unlock(&mag_pools_mutex);
+	}
 	return pages ?: SHRINK_EMPTY;
 }
 
+/*
+ * Give back about @sc->nr_to_scan pages: free arenas first, then full
+ * depot magazines, one per pool and node per round, until the objects
+ * returned to spans add up to what is still wanted.  A busy allocator's
+ * depots keep what a small scan does not need.
+ */
 static unsigned long mag_scan(struct shrinker *s, struct shrink_control *sc)
 {
-	unsigned long pages;
+	unsigned long want = sc->nr_to_scan, pages, bytes = 0;
+	struct mag_pool *pool;
+	bool more = true;
+	int node;
 
 	/* Reclaim may come from an allocation made under the mutex. */
 	if (!mutex_trylock(&mag_pools_mutex))
 		return SHRINK_STOP;
-	pages = trim_central(true);
+	pages = release_arenas();
+	while (more) {
+		more = false;
+		list_for_each_entry(pool, &mag_pools, link) {
+			for_each_node(node) {
+				unsigned long objs;
+
+				if (pages + (bytes >> PAGE_SHIFT) >= want)
+					goto trimmed;
+				objs = mag_central_trim(pool->central[node], true, 1);
+				more |= objs;
+				bytes += objs * pool->size;
+			}
+		}
+	}
+trimmed:
+	if (bytes)
+		pages += release_arenas();
 	mutex_unlock(&mag_pools_mutex);
 	atomic_long_add(pages, &mag_shrunk_pages);
+	sc->nr_scanned = max(want, pages);
 	/* Magazines belong to their CPUs: ask them, do not wait. */
-	queue_work(system_unbound_wq, &drain_work);
+	if (pages < want)
+		queue_work(system_unbound_wq, &drain_work);
 	return pages ?: SHRINK_STOP;
 }
 
@@ -410,17 +498,6 @@ static void shrinker_exit(void)
 {
 	shrinker_free(mag_shrinker);
 }
-
-/**
- * mag_shrinker_run() - invoke the shrinker as reclaim would
- * @sc: the shrink control
- *
- * Return: what scan_objects returned.
- */
-unsigned long mag_shrinker_run(struct shrink_control *sc)
-{
-	return mag_shrinker->scan_objects(mag_shrinker, sc);
-}
 #else
 static struct shrinker mag_shrinker = {
 	.count_objects = mag_count,
@@ -437,12 +514,29 @@ static void shrinker_exit(void)
 {
 	unregister_shrinker(&mag_shrinker);
 }
+#endif
 
+/**
+ * mag_shrinker_count() - the shrinker's count_objects, for tests
+ * @sc: the shrink control
+ *
+ * Return: what count_objects returns.
+ */
+unsigned long mag_shrinker_count(struct shrink_control *sc)
+{
+	return mag_count(NULL, sc);
+}
+
+/**
+ * mag_shrinker_run() - the shrinker's scan_objects, for tests
+ * @sc: the shrink control
+ *
+ * Return: what scan_objects returns.
+ */
 unsigned long mag_shrinker_run(struct shrink_control *sc)
 {
-	return mag_shrinker.scan_objects(&mag_shrinker, sc);
+	return mag_scan(NULL, sc);
 }
-#endif
 
 static int cpuhp_state;
 

@@ -95,6 +95,8 @@ static void *block_addr(struct mag_arena *a, unsigned int idx)
 	return (void *)a + ((unsigned long)idx << PAGE_SHIFT);
 }
 
+#define ARENA_FREE_PAGES	(MAG_ARENA_PAGES - MAG_HDR_PAGES)
+
 static void block_insert(struct mag_heap *h, struct mag_arena *a,
 			 unsigned int idx, unsigned int order)
 {
@@ -102,11 +104,15 @@ static void block_insert(struct mag_heap *h, struct mag_arena *a,
 	list_add(block_addr(a, idx), &h->free[order]);
 	a->nr_free += 1U << order;
 	h->free_pages += 1UL << order;
+	if (a->nr_free == ARENA_FREE_PAGES)
+		h->free_arenas++;
 }
 
 static void block_remove(struct mag_heap *h, struct mag_arena *a,
 			 unsigned int idx, unsigned int order)
 {
+	if (a->nr_free == ARENA_FREE_PAGES)
+		h->free_arenas--;
 	a->free_order[idx] = MAG_NOT_FREE;
 	list_del(block_addr(a, idx));
 	a->nr_free -= 1U << order;
@@ -314,7 +320,7 @@ unsigned long mag_heap_release(struct mag_heap *h, unsigned int keep)
 	list_for_each_entry_safe(a, tmp, &h->arenas, link) {
 		unsigned int idx, order;
 
-		if (a->nr_free != MAG_ARENA_PAGES - MAG_HDR_PAGES)
+		if (a->nr_free != ARENA_FREE_PAGES)
 			continue;
 		if (keep) {
 			keep--;
