@@ -396,8 +396,9 @@ static unsigned long parked_pages(void)
 				if (!cpu_wanted_housekeeping(cpu))
 					continue;
 				/* only @cpu writes them; never followed */
-				mags += data_race(pc->loaded != &mag_sentinel) +
-					data_race(pc->prev != &mag_sentinel);
+				mags += data_race(pc->loaded != &mag_sentinel);
+				/* the same */
+				mags += data_race(pc->prev != &mag_sentinel);
 			}
 			bytes += mags * pool->mag_size * pool->size;
 		}
