@@ -1143,11 +1143,71 @@ static void gfp_reserves_and_frees(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, mag_central_live(pool->central[node]), 0UL);
 }
 
+/*
+ * No free 2 MiB block on this CPU's node (all taken here): a small
+ * GFP_KERNEL allocation, and a large one, still succeed, from the other
+ * node, as kmalloc() falls back along the zonelist; with __GFP_THISNODE
+ * they fail.  Enough objects are taken to use up whatever free blocks the
+ * node's heap still had.
+ */
+static void gfp_fragmentation_falls_back(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 24576, NULL);
+	struct page **blocks;
+	unsigned int nblocks = 0, nobjs = 0, i, remote = 0;
+	unsigned long want;
+	void **objs, *large = NULL;
+	int home;
+
+	if (num_node_state(N_MEMORY) < 2)
+		kunit_skip(test, "needs two nodes with memory");
+	blocks = kunit_kcalloc(test, 4096, sizeof(*blocks), GFP_KERNEL);
+	objs = kunit_kcalloc(test, 4096, sizeof(*objs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, blocks);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	mag_drain_all();
+	migrate_disable();
+	home = mag_home_node();
+	while (nblocks < 4096) {
+		blocks[nblocks] = alloc_pages_node(home, GFP_KERNEL | __GFP_THISNODE |
+						   __GFP_NORETRY | __GFP_NOWARN,
+						   MAG_ARENA_ORDER);
+		if (!blocks[nblocks])
+			break;
+		nblocks++;
+	}
+	/* every page the heap still has free, and a span more */
+	want = READ_ONCE(mag_heaps[home]->free_pages) * PAGE_SIZE / 24576 + 64;
+	for (; nobjs < min(want, 4096UL); nobjs++) {
+		objs[nobjs] = mag_cache_alloc(cache, GFP_KERNEL);
+		if (!objs[nobjs])
+			break;
+		remote += mag_arena_of(objs[nobjs])->node != home;
+	}
+	KUNIT_EXPECT_EQ(test, nobjs, (unsigned int)min(want, 4096UL));
+	KUNIT_EXPECT_GT(test, remote, 0U);
+	if (READ_ONCE(mag_heaps[home]->free_pages) < 256) {
+		KUNIT_EXPECT_NULL(test, mag_alloc(256 * PAGE_SIZE, GFP_KERNEL | __GFP_THISNODE));
+		large = mag_alloc(256 * PAGE_SIZE, GFP_KERNEL);
+		KUNIT_EXPECT_NOT_NULL(test, large);
+		KUNIT_EXPECT_NE(test, large ? mag_arena_of(large)->node : home, home);
+	}
+	migrate_enable();
+	mag_free(large);
+	for (i = 0; i < nobjs; i++)
+		mag_cache_free(cache, objs[i]);
+	for (i = 0; i < nblocks; i++)
+		__free_pages(blocks[i], MAG_ARENA_ORDER);
+	kunit_info(test, "%u blocks of 2 MiB held on node %d, %u of %u objects from elsewhere",
+		   nblocks, home, remote, nobjs);
+}
+
 static struct kunit_case gfp_cases[] = {
 	KUNIT_CASE(gfp_dma_refused),
 	KUNIT_CASE(gfp_nofail_waits),
 	KUNIT_CASE(gfp_nofs_metadata),
 	KUNIT_CASE(gfp_reserves_and_frees),
+	KUNIT_CASE(gfp_fragmentation_falls_back),
 	{}
 };
 

@@ -185,9 +185,13 @@ void *mag_alloc_node(size_t size, gfp_t gfp, int node)
 		return alloc_other(size, gfp, node);
 	mag_might_alloc(gfp);
 	c = mag_generic[mag_size_class(size)].central[node];
-	while (!(obj = mag_central_alloc_one(c)))
-		if (mag_central_grow(c, gfp) && !mag_retry(gfp))
-			return NULL;
+	while (!(obj = mag_central_alloc_one(c))) {
+		if (!mag_central_grow(c, gfp))
+			continue;
+		obj = mag_alloc_elsewhere(c->pool, gfp, node);
+		if (obj || !mag_retry(gfp))
+			break;
+	}
 	return init_obj(c->pool, obj, gfp);
 }
 EXPORT_SYMBOL_GPL(mag_alloc_node);
@@ -377,18 +381,28 @@ fail:
 	return -ENOMEM;
 }
 
-/* The nearest node with memory to @node: itself if it has some. */
-static int nearest_memory_node(int node)
+/**
+ * mag_nearest_node() - the nearest node with memory
+ * @node: from where, or NUMA_NO_NODE
+ * @skip: nodes not to answer, or NULL
+ *
+ * Return: @node itself if it has memory and is not skipped, else the
+ * node with memory nearest to it by node_distance() (the first one for
+ * NUMA_NO_NODE), or NUMA_NO_NODE if every one is skipped.
+ */
+int mag_nearest_node(int node, const nodemask_t *skip)
 {
-	int n, best = first_memory_node;
+	int n, best = NUMA_NO_NODE;
 
-	if (node < 0 || node >= nr_node_ids)
-		return best;
-	if (node_state(node, N_MEMORY))
-		return node;
-	for_each_node_state(n, N_MEMORY)
-		if (node_distance(node, n) < node_distance(node, best))
+	if (node >= nr_node_ids)
+		node = NUMA_NO_NODE;
+	for_each_node_state(n, N_MEMORY) {
+		if (skip && node_isset(n, *skip))
+			continue;
+		if (best == NUMA_NO_NODE ||
+		    (node != NUMA_NO_NODE && node_distance(node, n) < node_distance(node, best)))
 			best = n;
+	}
 	return best;
 }
 
@@ -402,7 +416,7 @@ static int nearest_memory_node(int node)
  */
 void mag_cpu_set_home(unsigned int cpu)
 {
-	int node = nearest_memory_node(cpu_to_node(cpu));
+	int node = mag_nearest_node(cpu_to_node(cpu), NULL);
 
 	per_cpu(mag_front, cpu).node = node;
 	per_cpu(mag_front, cpu).local = per_cpu_ptr(mag_generic_cpu[node], cpu);

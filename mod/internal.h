@@ -28,6 +28,7 @@
 #include <linux/lockdep.h>
 #include <linux/log2.h>
 #include <linux/mutex.h>
+#include <linux/nodemask.h>
 #include <linux/percpu.h>
 #include <linux/sched/mm.h>
 #include <linux/spinlock.h>
@@ -255,6 +256,7 @@ DECLARE_PER_CPU_ALIGNED(struct mag_cpu, mag_dummy_cpu);
 int mag_api_init(void);
 void mag_api_exit(void);
 void mag_cpu_set_home(unsigned int cpu);
+int mag_nearest_node(int node, const nodemask_t *skip);
 
 static __always_inline unsigned int mag_size_class(size_t size)
 {
@@ -336,6 +338,7 @@ static inline void mag_slow_exit(void)
 }
 
 void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp);
+void *mag_alloc_elsewhere(struct mag_pool *pool, gfp_t gfp, int node);
 void mag_free_slow(struct mag_pool *pool, void *obj);
 struct mag_magazine *mag_magazine_alloc(struct mag_pool *pool, gfp_t gfp, int node);
 void mag_cpu_drain(struct mag_pool *pool, int cpu, int node);

@@ -131,11 +131,46 @@ static void *refill(struct mag_cpu *pc, struct mag_central *c,
 	return obj;
 }
 
+/**
+ * mag_alloc_elsewhere() - one object from another node than @node
+ * @pool: the pool
+ * @gfp: allocation flags; none with __GFP_THISNODE
+ * @node: the node that could not grow (no free 2 MiB block there)
+ *
+ * As the page allocator falls back along the zonelist, take an object
+ * from the nearest node whose central has one or can grow.  It is that
+ * node's object: its free goes home there.
+ *
+ * Return: the object, or NULL.
+ */
+void *mag_alloc_elsewhere(struct mag_pool *pool, gfp_t gfp, int node)
+{
+	nodemask_t tried = NODE_MASK_NONE;
+	struct mag_central *c;
+	void *obj;
+	int n;
+
+	if (gfp & __GFP_THISNODE)
+		return NULL;
+	node_set(node, tried);
+	while ((n = mag_nearest_node(node, &tried)) != NUMA_NO_NODE) {
+		node_set(n, tried);
+		c = pool->central[n];
+		obj = mag_central_alloc_one(c);
+		if (!obj && !mag_central_grow(c, gfp))
+			obj = mag_central_alloc_one(c);
+		if (obj)
+			return obj;
+	}
+	return NULL;
+}
+
 void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp)
 {
 	struct mag_magazine *spare = NULL;
 	struct mag_cpu *pc;
 	void *obj;
+	int node;
 
 	for (;;) {
 		/* A hint only: this task may run elsewhere by the time it looks. */
@@ -155,7 +190,11 @@ void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp)
 		}
 		if (obj)
 			break;
-		if (mag_central_grow(pool->central[mag_home_node()], gfp) && !mag_retry(gfp))
+		node = mag_home_node();
+		if (!mag_central_grow(pool->central[node], gfp))
+			continue;
+		obj = mag_alloc_elsewhere(pool, gfp, node);
+		if (obj || !mag_retry(gfp))
 			break;
 	}
 	kfree(spare);

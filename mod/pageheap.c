@@ -381,6 +381,36 @@ static void *mag_huge_alloc(size_t size, gfp_t gfp, int node)
 	return p;
 }
 
+/*
+ * A large object from @node's heap or, without __GFP_THISNODE, from the
+ * nearest other node's that can serve it, as the page allocator falls
+ * back.  Its descriptor in *@sp.
+ */
+static void *large_alloc_near(size_t size, gfp_t gfp, int node, struct mag_span **sp)
+{
+	nodemask_t tried = NODE_MASK_NONE;
+	struct mag_span *s;
+	void *p;
+
+	do {
+		node_set(node, tried);
+		s = kzalloc_node(sizeof(*s), mag_meta_gfp(gfp), node);
+		if (!s)
+			return NULL;
+		s->state = MAG_SPAN_LARGE;
+		p = mag_heap_alloc(mag_heaps[node], DIV_ROUND_UP(size, PAGE_SIZE), gfp, s, NULL);
+		if (p) {
+			*sp = s;
+			return p;
+		}
+		kfree(s);
+		if (gfp & __GFP_THISNODE)
+			return NULL;
+		node = mag_nearest_node(node, &tried);
+	} while (node != NUMA_NO_NODE);
+	return NULL;
+}
+
 /**
  * mag_large_alloc() - an object of more than MAG_MAX_SMALL bytes
  * @size: bytes
@@ -403,19 +433,10 @@ void *mag_large_alloc(size_t size, gfp_t gfp, int node)
 		node = mag_home_node();
 	if (size > MAG_LARGE_MAX)
 		return mag_huge_alloc(size, gfp, node);
-	h = mag_heaps[node];
-	for (;;) {
-		s = kzalloc_node(sizeof(*s), mag_meta_gfp(gfp), node);
-		if (s) {
-			s->state = MAG_SPAN_LARGE;
-			p = mag_heap_alloc(h, DIV_ROUND_UP(size, PAGE_SIZE), gfp, s, NULL);
-			if (p)
-				break;
-			kfree(s);
-		}
+	while (!(p = large_alloc_near(size, gfp, node, &s)))
 		if (!mag_retry(gfp))
 			return NULL;
-	}
+	h = mag_arena_of(p)->heap;
 	spin_lock_irqsave(&h->lock, flags);
 	list_add(&s->link, &h->large);
 	h->large_pages += s->npages;
