@@ -882,13 +882,23 @@ static unsigned long generic_live(void)
  */
 static void cross_cpu_stress(struct kunit *test)
 {
+	struct mag_parked *pk = kunit_kcalloc(test, nr_cpu_ids, sizeof(*pk), GFP_KERNEL);
 	struct mag_stress_result res;
-	unsigned long live;
+	unsigned long live, most = 0;
+	int cpu;
 
+	KUNIT_ASSERT_NOT_NULL(test, pk);
 	if (num_online_cpus() < 2)
 		kunit_skip(test, "needs two CPUs");
 	live = generic_live();
 	KUNIT_EXPECT_EQ(test, mag_stress_run(3000, &res), 0);
+	/* what the per-CPU level parks after it (the trim is paused) */
+	mag_measure_parked(pk);
+	for_each_possible_cpu(cpu) {
+		KUNIT_EXPECT_LE(test, pk[cpu].objects, pk[cpu].magazines * 62);
+		most = max(most, pk[cpu].bytes);
+	}
+	kunit_info(test, "parked after the stress: at most %lu KiB on one CPU", most >> 10);
 	KUNIT_EXPECT_EQ(test, res.bad, 0UL);
 	KUNIT_EXPECT_EQ(test, res.nulls, 0UL);
 	KUNIT_EXPECT_GT(test, res.moved, 0UL);

@@ -386,6 +386,17 @@ void mag_lifecycle_exit(void);
 void mag_set_debug(bool on);
 unsigned long mag_drain_all(void);
 unsigned long mag_cpu_visits(int cpu);
+
+/**
+ * struct mag_parked - what one CPU's magazines hold
+ * @magazines: magazines loaded (not the sentinel)
+ * @objects: objects in them
+ * @bytes: their bytes (class sizes)
+ */
+struct mag_parked {
+	unsigned long magazines, objects, bytes;
+};
+void mag_measure_parked(struct mag_parked *out);
 void mag_trim_pause(bool pause);
 void mag_trim_now(void);
 void mag_drain_wait(void);

@@ -272,6 +272,54 @@ static void drain_this_cpu(bool all)
 	mutex_unlock(&mag_pools_mutex);
 }
 
+/* What this CPU's magazines hold, measured on it (debugfs "parked"). */
+static DEFINE_PER_CPU(struct mag_parked, parked);
+
+static void parked_fn(struct work_struct *w)
+{
+	struct mag_parked *pk = this_cpu_ptr(&parked);
+	struct mag_pool *pool;
+	int node;
+
+	memset(pk, 0, sizeof(*pk));
+	mutex_lock(&mag_pools_mutex);
+	list_for_each_entry(pool, &mag_pools, link) {
+		if (!mag_slow_enter())
+			continue;
+		for_each_node(node) {
+			struct mag_cpu *pc = this_cpu_ptr(pool->cpu[node]);
+			unsigned long n = pc->loaded->rounds + pc->prev->rounds;
+
+			pk->objects += n;
+			pk->bytes += n * pool->size;
+			pk->magazines += (pc->loaded != &mag_sentinel) + (pc->prev != &mag_sentinel);
+		}
+		mag_slow_exit();
+	}
+	mutex_unlock(&mag_pools_mutex);
+}
+
+/**
+ * mag_measure_parked() - measure what every CPU's magazines hold
+ * @out: per possible CPU, [nr_cpu_ids]; CPUs that hold no magazine (or
+ *	are offline) read zero
+ *
+ * Runs a work item on each CPU that holds a magazine, isolated ones too:
+ * an administrator asked.
+ *
+ * Context: process context, may sleep.
+ */
+void mag_measure_parked(struct mag_parked *out)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		memset(per_cpu_ptr(&parked, cpu), 0, sizeof(struct mag_parked));
+	run_on_cpus(parked_fn, NULL, MAG_VISIT_CACHING);
+	for_each_possible_cpu(cpu)
+		out[cpu] = *per_cpu_ptr(&parked, cpu);
+}
+
 static void trim_cpu_fn(struct work_struct *w)
 {
 	drain_this_cpu(false);

@@ -173,6 +173,33 @@ static int mag_visits_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(mag_visits);
 
+/*
+ * Per CPU, what its magazines hold now, measured on each CPU (a work item
+ * on every CPU holding a magazine), and the total.
+ */
+static int mag_parked_show(struct seq_file *m, void *v)
+{
+	struct mag_parked *pk, sum = {};
+	int cpu;
+
+	pk = kcalloc(nr_cpu_ids, sizeof(*pk), GFP_KERNEL);
+	if (!pk)
+		return -ENOMEM;
+	mag_measure_parked(pk);
+	seq_puts(m, "cpu magazines objects bytes\n");
+	for_each_possible_cpu(cpu) {
+		seq_printf(m, "%d %lu %lu %lu\n", cpu, pk[cpu].magazines,
+			   pk[cpu].objects, pk[cpu].bytes);
+		sum.magazines += pk[cpu].magazines;
+		sum.objects += pk[cpu].objects;
+		sum.bytes += pk[cpu].bytes;
+	}
+	seq_printf(m, "all %lu %lu %lu\n", sum.magazines, sum.objects, sum.bytes);
+	kfree(pk);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mag_parked);
+
 static int mag_heaps_show(struct seq_file *m, void *v)
 {
 	mag_uheaps_show(m);
@@ -205,6 +232,7 @@ static int __init magalloc_init(void)
 	debugfs_create_file("stats", 0444, mag_debugfs, NULL, &mag_stats_fops);
 	debugfs_create_file("heaps", 0444, mag_debugfs, NULL, &mag_heaps_fops);
 	debugfs_create_file("visits", 0444, mag_debugfs, NULL, &mag_visits_fops);
+	debugfs_create_file("parked", 0444, mag_debugfs, NULL, &mag_parked_fops);
 	mag_stress_debugfs(mag_debugfs);
 	pr_info("loaded: %u size classes up to %u bytes, /dev/magalloc %u:%u\n",
 		MAG_NR_CLASSES - 1, MAG_MAX_SMALL, MAJOR(mag_devt), MINOR(mag_devt));
