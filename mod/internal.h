@@ -396,6 +396,7 @@ unsigned long mag_cpu_visits(int cpu);
 struct mag_parked {
 	unsigned long magazines, objects, bytes;
 };
+
 void mag_measure_parked(struct mag_parked *out);
 void mag_trim_pause(bool pause);
 void mag_trim_now(void);

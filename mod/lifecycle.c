@@ -292,7 +292,8 @@ static void parked_fn(struct work_struct *w)
 
 			pk->objects += n;
 			pk->bytes += n * pool->size;
-			pk->magazines += (pc->loaded != &mag_sentinel) + (pc->prev != &mag_sentinel);
+			pk->magazines += (pc->loaded != &mag_sentinel) +
+					 (pc->prev != &mag_sentinel);
 		}
 		mag_slow_exit();
 	}
