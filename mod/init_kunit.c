@@ -261,13 +261,15 @@ static void redirty_large(struct init_ctx *c, void *obj, size_t size)
 }
 
 /*
- * With init_on_free, fill a small object freed into its span again, if
- * the span is still there (under the central's lock, which the span needs
- * to go away).
+ * With init_on_free, fill a freed small object of @pool again, if its
+ * span is still there (under the central's lock, which the span needs to
+ * go away): in a magazine it always is, in a span that a free emptied it
+ * may not be.
  */
-static void redirty_span(struct init_ctx *c, void *obj, size_t size)
+static void redirty_small(struct init_ctx *c, struct mag_pool *pool, void *obj,
+			  size_t size)
 {
-	struct mag_central *ce = mag_generic[c->cls].central[c->node];
+	struct mag_central *ce = pool->central[c->node];
 	unsigned long flags;
 
 	spin_lock_irqsave(&ce->lock, flags);
@@ -319,6 +321,7 @@ static void check_request(struct init_ctx *c, gfp_t gfp, unsigned int *reused)
 	struct kunit *test = c->test;
 	void **dirty = c->dirty, **objs = c->objs;
 	size_t want, *ksize = c->ksize;
+	struct mag_pool *pool = NULL;
 	unsigned int i, nr;
 	const u8 *bad;
 
@@ -349,14 +352,14 @@ static void check_request(struct init_ctx *c, gfp_t gfp, unsigned int *reused)
 			ksize[i] = mag_ksize(dirty[i]);
 			memset(dirty[i], DIRT, ksize[i]);
 		}
+		if (path->kind == INIT_SMALL)
+			pool = mag_span_of(dirty[0])->pool;
 		path->free(c, dirty, nr);
 		for (i = 0; i < nr && want_init_on_free(); i++) {
-			if (path->kind == INIT_LARGE)
-				redirty_large(c, dirty[i], ksize[i]);
-			else if (path->remote)
-				redirty_span(c, dirty[i], ksize[i]);
+			if (pool)
+				redirty_small(c, pool, dirty[i], ksize[i]);
 			else
-				memset(dirty[i], DIRT, ksize[i]);
+				redirty_large(c, dirty[i], ksize[i]);
 		}
 	}
 
