@@ -25,6 +25,7 @@
 #include <linux/workqueue.h>
 
 #include "internal.h"
+#include "kunit_util.h"
 
 /* Span accounting of one central, checked against the span bitmaps. */
 static void check_central(struct kunit *test, struct mag_central *c)
@@ -70,8 +71,8 @@ static void destroy_cache(void *cache)
 	mag_cache_destroy(cache);
 }
 
-static struct mag_cache *test_cache(struct kunit *test, unsigned int size,
-				    void (*ctor)(void *))
+struct mag_cache *test_cache(struct kunit *test, unsigned int size,
+			     void (*ctor)(void *))
 {
 	struct mag_cache *cache = mag_cache_create("kunit", size, 0, 0, ctor);
 
@@ -260,7 +261,7 @@ static void bulk(struct kunit *test)
 
 static atomic_t ctor_calls;
 
-static void test_ctor(void *obj)
+void test_ctor(void *obj)
 {
 	atomic_inc(&ctor_calls);
 	memset(obj, 0xc7, 100);
@@ -676,39 +677,6 @@ static void failures_leave_nothing(struct kunit *test)
 	mag_cache_free(cache, p);
 }
 
-/*
- * With init_on_free=1 (make check boots the KUnit kernel once more with
- * it, for this case alone) every free zeroes the object: span pages point
- * to the dummy magazines, so the inline free goes out of line, which
- * zeroes and then caches the object.  Objects of a cache with a
- * constructor keep their constructed state, as SLUB's do.
- */
-static void init_on_free_zeroes(struct kunit *test)
-{
-	struct mag_cache *cache = test_cache(test, 100, test_ctor);
-	u8 *p, *q, *c;
-
-	if (!want_init_on_free())
-		kunit_skip(test, "needs a boot with init_on_free=1");
-	p = mag_alloc(64, GFP_KERNEL);
-	q = (mag_alloc)(200, GFP_KERNEL);
-	c = mag_cache_alloc(cache, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, p);
-	KUNIT_ASSERT_NOT_NULL(test, q);
-	KUNIT_ASSERT_NOT_NULL(test, c);
-	KUNIT_EXPECT_PTR_EQ(test, mag_arena_of(p)->cpu[mag_page_index(p)], &mag_dummy_cpu);
-	KUNIT_EXPECT_PTR_EQ(test, mag_arena_of(q)->cpu[mag_page_index(q)], &mag_dummy_cpu);
-	memset(p, 0xa5, 64);
-	memset(q, 0xa5, 200);
-	mag_free(p);
-	(mag_free)(q);
-	mag_cache_free(cache, c);
-	/* They sit in magazines now: nothing else writes them. */
-	KUNIT_EXPECT_NULL(test, memchr_inv(p, 0, 64));
-	KUNIT_EXPECT_NULL(test, memchr_inv(q, 0, mag_class_size[mag_size_class(200)]));
-	KUNIT_EXPECT_NULL(test, memchr_inv(c, 0xc7, 100));
-}
-
 static long busy_mark_here(void *arg)
 {
 	return this_cpu_read(mag_front.busy);
@@ -969,7 +937,6 @@ static struct kunit_case alloc_cases[] = {
 	KUNIT_CASE(shrinker_keeps_working_set),
 	KUNIT_CASE(failures_leave_nothing),
 	KUNIT_CASE(bad_frees_detected),
-	KUNIT_CASE(init_on_free_zeroes),
 	KUNIT_CASE(busy_mark_diverts),
 	KUNIT_CASE(atomic_contexts),
 	KUNIT_CASE(trim_visits_caching_cpus),

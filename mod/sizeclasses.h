@@ -405,4 +405,81 @@ static __always_inline unsigned int mag_const_class_size(size_t size)
 	return 0;
 }
 
+/*
+ * MAG_FOR_EACH_CLASS() runs the statement MAG_CLASS_DO(first, size) for
+ * every class in order, where @first is the smallest request of the
+ * class (the previous class size + 1) and @size its class size.  Define
+ * MAG_CLASS_DO() before it and #undef it after: for code that needs every
+ * class as compile-time constants, such as tests of mag_alloc()'s inline
+ * constant-size path.
+ */
+#define MAG_FOR_EACH_CLASS() do {	\
+	MAG_CLASS_DO(1, 8);		\
+	MAG_CLASS_DO(9, 16);		\
+	MAG_CLASS_DO(17, 24);		\
+	MAG_CLASS_DO(25, 32);		\
+	MAG_CLASS_DO(33, 40);		\
+	MAG_CLASS_DO(41, 48);		\
+	MAG_CLASS_DO(49, 56);		\
+	MAG_CLASS_DO(57, 64);		\
+	MAG_CLASS_DO(65, 80);		\
+	MAG_CLASS_DO(81, 96);		\
+	MAG_CLASS_DO(97, 112);		\
+	MAG_CLASS_DO(113, 128);		\
+	MAG_CLASS_DO(129, 144);		\
+	MAG_CLASS_DO(145, 168);		\
+	MAG_CLASS_DO(169, 192);		\
+	MAG_CLASS_DO(193, 224);		\
+	MAG_CLASS_DO(225, 256);		\
+	MAG_CLASS_DO(257, 288);		\
+	MAG_CLASS_DO(289, 312);		\
+	MAG_CLASS_DO(313, 336);		\
+	MAG_CLASS_DO(337, 368);		\
+	MAG_CLASS_DO(369, 408);		\
+	MAG_CLASS_DO(409, 448);		\
+	MAG_CLASS_DO(449, 512);		\
+	MAG_CLASS_DO(513, 584);		\
+	MAG_CLASS_DO(585, 624);		\
+	MAG_CLASS_DO(625, 680);		\
+	MAG_CLASS_DO(681, 744);		\
+	MAG_CLASS_DO(745, 816);		\
+	MAG_CLASS_DO(817, 904);		\
+	MAG_CLASS_DO(905, 1024);	\
+	MAG_CLASS_DO(1025, 1152);	\
+	MAG_CLASS_DO(1153, 1280);	\
+	MAG_CLASS_DO(1281, 1408);	\
+	MAG_CLASS_DO(1409, 1536);	\
+	MAG_CLASS_DO(1537, 1664);	\
+	MAG_CLASS_DO(1665, 1792);	\
+	MAG_CLASS_DO(1793, 2048);	\
+	MAG_CLASS_DO(2049, 2304);	\
+	MAG_CLASS_DO(2305, 2432);	\
+	MAG_CLASS_DO(2433, 2688);	\
+	MAG_CLASS_DO(2689, 2944);	\
+	MAG_CLASS_DO(2945, 3200);	\
+	MAG_CLASS_DO(3201, 3584);	\
+	MAG_CLASS_DO(3585, 4096);	\
+	MAG_CLASS_DO(4097, 4608);	\
+	MAG_CLASS_DO(4609, 4992);	\
+	MAG_CLASS_DO(4993, 5376);	\
+	MAG_CLASS_DO(5377, 5888);	\
+	MAG_CLASS_DO(5889, 6528);	\
+	MAG_CLASS_DO(6529, 7168);	\
+	MAG_CLASS_DO(7169, 8192);	\
+	MAG_CLASS_DO(8193, 9344);	\
+	MAG_CLASS_DO(9345, 9984);	\
+	MAG_CLASS_DO(9985, 10880);	\
+	MAG_CLASS_DO(10881, 11904);	\
+	MAG_CLASS_DO(11905, 13056);	\
+	MAG_CLASS_DO(13057, 14464);	\
+	MAG_CLASS_DO(14465, 16384);	\
+	MAG_CLASS_DO(16385, 18688);	\
+	MAG_CLASS_DO(18689, 20096);	\
+	MAG_CLASS_DO(20097, 21760);	\
+	MAG_CLASS_DO(21761, 23808);	\
+	MAG_CLASS_DO(23809, 26112);	\
+	MAG_CLASS_DO(26113, 29056);	\
+	MAG_CLASS_DO(29057, 32768);	\
+} while (0)
+
 #endif /* _MAGALLOC_SIZECLASSES_H */

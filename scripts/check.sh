@@ -60,7 +60,7 @@ for k in $kernels; do
 			--kunit "$LINUX_SRC/tools/testing/kunit/kunit.py"
 		# init_on_free=1 takes mag_free() off its fast path: one
 		# more boot for the case that checks it (skipped above).
-		GUEST_APPEND="${GUEST_APPEND:-} init_on_free=1 kunit.filter_glob=magalloc_alloc.init_on_free*" \
+		GUEST_APPEND="${GUEST_APPEND:-} init_on_free=1 init_on_alloc=1 kunit.filter_glob=magalloc_init.*" \
 			boot kunit-iof "$kdir/arch/x86/boot/bzImage" "$build/kunit/src" 300 \
 			--kunit "$LINUX_SRC/tools/testing/kunit/kunit.py"
 		;;

@@ -162,6 +162,23 @@ def const_chain(name, what, pairs):
     return out + ["\treturn 0;", "}"]
 
 
+def class_list(classes):
+    """A statement per class, for code that needs each one as constants."""
+    lines = ["#define MAG_FOR_EACH_CLASS() do {"]
+    lines += [f"\tMAG_CLASS_DO({classes[c - 1][0] + 1}, {classes[c][0]});"
+              for c in range(1, len(classes))]
+    # Backslashes in one column, tab-aligned, as the kernel writes them.
+    col = (max(len(ln.expandtabs(8)) for ln in lines) + 8) // 8 * 8
+    lines = [ln + "\t" * ((col - len(ln.expandtabs(8)) + 7) // 8) + "\\" for ln in lines]
+    return ["", "/*",
+            " * MAG_FOR_EACH_CLASS() runs the statement MAG_CLASS_DO(first, size) for",
+            " * every class in order, where @first is the smallest request of the",
+            " * class (the previous class size + 1) and @size its class size.  Define",
+            " * MAG_CLASS_DO() before it and #undef it after: for code that needs every",
+            " * class as compile-time constants, such as tests of mag_alloc()'s inline",
+            " * constant-size path.", " */"] + lines + ["} while (0)"]
+
+
 def generate(classes):
     c8, c128 = lookup_tables([s for s, _ in classes])
     check(classes, c8, c128)
@@ -190,6 +207,7 @@ def generate(classes):
                      [(s, i) for i, (s, _) in enumerate(classes) if i])
     h += const_chain("mag_const_class_size", "class size",
                      [(s, s) for s, _ in classes[1:]])
+    h += class_list(classes)
     h += ["", "#endif /* _MAGALLOC_SIZECLASSES_H */"]
     values = [[s for s, _ in classes], [o for _, o in classes],
               [0] + [(PAGE_SIZE << o) // s for s, o in classes[1:]], c8, c128]
