@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Judge one guest's console log.
 
-Usage: results.py NAME LOG [--kunit KUNIT_PY] [--expect-ksft N]
+Usage: results.py NAME LOG [--kunit KUNIT_PY] [--expect-ksft N] [--expect-stress]
 
 Counts, for one boot:
   - the boot itself: passes only if the guest reached "@@MAG END" and the
@@ -10,10 +10,14 @@ Counts, for one boot:
     panic report (a splat fails the run even when every test passed), and
     magalloc reported no object or page still held at unload;
   - each insmod and rmmod the guest init reported;
+  - the debugfs stress ("@@MAG STRESS <rc>"): one test, passes on rc 0; a
+    guest without the trigger file reports "missing", a failure; with
+    --expect-stress, a boot that never reported it fails too;
   - KUnit cases, parsed by the kernel's own `kunit.py parse` (--kunit);
   - kselftest cases, from each binary's "# Totals:" line; a binary that
     exits non-zero or prints no totals counts as one failure.
-Prints a report on stderr and "passed failed skipped" on stdout.
+Prints a report on stderr (with the time the guest spent in each step,
+from its "@@MAG TIME" marks) and "passed failed skipped" on stdout.
 """
 import argparse
 import re
@@ -77,6 +81,7 @@ def main():
     ap.add_argument('log')
     ap.add_argument('--kunit')
     ap.add_argument('--expect-ksft', type=int, default=0)
+    ap.add_argument('--expect-stress', action='store_true')
     args = ap.parse_args()
     t = Tally(args.name)
 
@@ -84,6 +89,7 @@ def main():
         lines = [ANSI.sub('', l.rstrip('\r\n')) for l in f]
 
     ended, splats, ksft_ran, current = False, [], 0, None
+    stress_ran, times = 0, []
     for line in lines:
         if SPLATS.search(line) and '@@MAG' not in line:
             splats.append(line)
@@ -95,6 +101,15 @@ def main():
         kind, rest = m.group(1), (m.group(2) or '').split()
         if kind in ('INSMOD', 'RMMOD'):
             t.check(rest[-1] == '0', f'{kind.lower()} {rest[0]} exited {rest[-1]}')
+        elif kind == 'STRESS':
+            stress_ran += 1
+            rc = rest[-1] if rest else '?'
+            t.check(rc == '0', 'debugfs stress: no trigger file (magalloc/stress)'
+                    if rc == 'missing' else f'debugfs stress exited {rc} (see dmesg)')
+        elif kind == 'STEP-UNKNOWN':
+            t.check(False, f'guest-init does not know the step {rest[0]}')
+        elif kind == 'TIME' and len(rest) == 2:
+            times.append((rest[0], float(rest[1])))
         elif kind == 'KSFT-BEGIN':
             current = {'name': rest[0], 'totals': None}
         elif kind == 'KSFT-END' and current is not None:
@@ -120,6 +135,14 @@ def main():
         kunit_counts(args.kunit, lines, t)
     if ksft_ran < args.expect_ksft:
         t.check(False, f'{ksft_ran} of {args.expect_ksft} kselftest binaries ran')
+    if args.expect_stress and not stress_ran:
+        t.check(False, 'the debugfs stress never reported')
+    if times:
+        steps, last = [], 0.0
+        for what, at in times:
+            steps.append(f'{what} {at - last:.0f}')
+            last = at
+        print(f'  {t.name}: guest s: ' + ', '.join(steps), file=sys.stderr)
     for s in splats[:20]:
         print(f'  splat {t.name}: {s}', file=sys.stderr)
     t.check(ended and not splats,
