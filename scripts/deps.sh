@@ -28,12 +28,13 @@ apt_update() {
 }
 
 # newest "<ver>" such that both linux-headers-<ver> and linux-image-<ver>
-# are offered, for ver matching the regular expression $1.
+# are offered, for ver matching the regular expression $1, among $names
+# (apt-cache pkgnames lists real packages only; asked once per resolve, as
+# each apt-cache call costs about a second).
 newest_kernel() {
 	local re=$1 v
-	for v in $(apt-cache pkgnames linux-headers- 2>/dev/null |
-		   sed -n "s/^linux-headers-\($re\)\$/\1/p" | sort -Vr); do
-		if apt-cache show "linux-image-$v" >/dev/null 2>&1; then
+	for v in $(echo "$names" | sed -n "s/^linux-headers-\($re\)\$/\1/p" | sort -Vr); do
+		if echo "$names" | grep -qxF "linux-image-$v"; then
 			echo "$v"
 			return 0
 		fi
@@ -45,6 +46,7 @@ newest_kernel() {
 # offered, "-amd64" must not match "-rt-amd64" or "-cloud-amd64" (and sort -V
 # would put those after the plain one).
 resolve() {
+	names=$(apt-cache pkgnames linux- 2>/dev/null)
 	K612=$(newest_kernel '6\.12\.[0-9]*+deb[0-9]*-amd64') || K612=
 	K61=$(newest_kernel '6\.1\.0-[0-9]*-amd64') || K61=
 	K612RT=$(newest_kernel '6\.12\.[0-9]*+deb[0-9]*-rt-amd64') || K612RT=
@@ -71,10 +73,12 @@ pkgs=(
 	rsync kmod xz-utils python3 perl
 )
 
+# One dpkg-query for all of them (one per package costs seconds).
+installed=" $(dpkg-query -W -f='${Package}=${Status}\n' "${pkgs[@]}" 2>/dev/null |
+	sed -n 's/=install ok installed$//p' | tr '\n' ' ') "
 missing=()
 for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
-		missing+=("$p")
+	case $installed in *" $p "*) ;; *) missing+=("$p") ;; esac
 done
 
 if [ ${#missing[@]} -gt 0 ]; then
