@@ -32,6 +32,11 @@ SPLATS = re.compile(
     # magalloc's own unload report: every test frees what it allocates
     r'still allocated at unload|still held at unload|still in use')
 MARK = re.compile(r'@@MAG (\S+)(?: (.*))?$')
+# The serial console interleaves kernel messages with the init's output: a
+# printk can land on the same line, after a mark ("@@MAG STRESS 0[ 10.2] ..."),
+# so a mark ends where a printk timestamp begins, and its fields are read by
+# position, never from the end of the line.
+PRINTK = re.compile(r'\[ *\d+\.\d{6}\].*$')
 TOTALS = re.compile(r'# Totals: pass:(\d+) fail:(\d+) xfail:(\d+) xpass:(\d+) '
                     r'skip:(\d+) error:(\d+)')
 ANSI = re.compile(r'\x1b\[[0-9;]*m')
@@ -98,17 +103,18 @@ def main():
             if current is not None and TOTALS.search(line):
                 current['totals'] = TOTALS.search(line)
             continue
-        kind, rest = m.group(1), (m.group(2) or '').split()
+        kind = m.group(1)
+        rest = PRINTK.sub('', m.group(2) or '').split() + ['?', '?']
         if kind in ('INSMOD', 'RMMOD'):
-            t.check(rest[-1] == '0', f'{kind.lower()} {rest[0]} exited {rest[-1]}')
+            t.check(rest[1] == '0', f'{kind.lower()} {rest[0]} exited {rest[1]}')
         elif kind == 'STRESS':
             stress_ran += 1
-            rc = rest[-1] if rest else '?'
+            rc = rest[0]
             t.check(rc == '0', 'debugfs stress: no trigger file (magalloc/stress)'
                     if rc == 'missing' else f'debugfs stress exited {rc} (see dmesg)')
         elif kind == 'STEP-UNKNOWN':
             t.check(False, f'guest-init does not know the step {rest[0]}')
-        elif kind == 'TIME' and len(rest) == 2:
+        elif kind == 'TIME' and re.fullmatch(r'\d+\.\d+', rest[1]):
             times.append((rest[0], float(rest[1])))
         elif kind == 'KSFT-BEGIN':
             current = {'name': rest[0], 'totals': None}
@@ -124,8 +130,8 @@ def main():
                 if f_ + xp + e:
                     print(f'  FAIL {t.name}: {current["name"]} failed cases',
                           file=sys.stderr)
-            if not tot or (rest[-1] != '0' and not (tot and int(tot.group(2)))):
-                t.check(False, f'{current["name"]} exited {rest[-1]}'
+            if not tot or (rest[1] != '0' and not (tot and int(tot.group(2)))):
+                t.check(False, f'{current["name"]} exited {rest[1]}'
                         + ('' if tot else ' without a totals line'))
             current = None
         elif kind == 'END':
