@@ -12,10 +12,12 @@
 #   make clean
 #
 # KDIR defaults to the running kernel's build tree, else the newest
-# installed Debian headers.
+# installed plain Debian -amd64 headers (make check installs the -rt
+# flavour too, which sort -V would put last).
 
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
-		    $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n1))
+		    $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | \
+			    grep -v -e '-rt-amd64$$' -e '-cloud-amd64$$' | sort -V | tail -n1))
 
 all: modules
 

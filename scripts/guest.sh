@@ -5,12 +5,16 @@
 # modules and test binaries, and keep the console log.
 #
 # Usage: scripts/guest.sh -k VMLINUZ -n NAME [-m "a.ko b.ko"] [-t "bin..."]
-#          [-d DIR] [-M mode] [-T timeout] [-a append] [-c cpus] [-N] [-i] [-I]
+#          [-d DIR] [-M mode] [-R steps] [-T timeout] [-a append] [-c cpus]
+#          [-N | -L] [-i] [-I]
 #   -m  modules, loaded in this order      -t  test binaries (kselftests)
 #   -d  directory copied to /demo          -M  magtest= mode (check)
+#   -R  magrun= steps of check mode, e.g. stress,ksft (guest-init's default)
 #   -T  seconds before the guest is killed (300)
 #   -c  vCPUs (4; 2 NUMA nodes when even)  -a  extra kernel command line
 #   -N  one NUMA node whatever the vCPU count
+#   -L  memoryless node: node 0 has the first half of the vCPUs and all the
+#       memory, node 1 the other half and no memory
 #   -i  interactive: console on this terminal, no timeout, no log
 #   -I  icount: one vCPU, -icount shift=0 (guest ns = instructions)
 # The log is build/logs/NAME.log; the exit status is QEMU's (124 or 137 on
@@ -19,8 +23,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kernel= name= mods= tests= demo= mode=check timeout=300 append= cpus=4
-interactive= icount= onenode=
-while getopts k:n:m:t:d:M:T:a:c:NiI opt; do
+interactive= icount= onenode= memless= steps=
+while getopts k:n:m:t:d:M:R:T:a:c:NLiI opt; do
 	case $opt in
 	k) kernel=$OPTARG ;;
 	n) name=$OPTARG ;;
@@ -28,10 +32,12 @@ while getopts k:n:m:t:d:M:T:a:c:NiI opt; do
 	t) tests=$OPTARG ;;
 	d) demo=$OPTARG ;;
 	M) mode=$OPTARG ;;
+	R) steps=$OPTARG ;;
 	T) timeout=$OPTARG ;;
 	a) append=$OPTARG ;;
 	c) cpus=$OPTARG ;;
 	N) onenode=1 ;;
+	L) memless=1 ;;
 	i) interactive=1 ;;
 	I) icount=1; cpus=1 ;;
 	*) exit 2 ;;
@@ -58,7 +64,17 @@ initrd=$build/initramfs/$name.cpio.gz
 
 qemu=(qemu-system-x86_64 -nographic -no-reboot -bios qboot.rom -cpu max
       -kernel "$kernel" -initrd "$initrd")
-if [ -z "$onenode" ] && [ "$cpus" -ge 2 ] && [ $((cpus % 2)) = 0 ]; then
+if [ -n "$memless" ]; then
+	# A CPU-only node: no memdev for node 1.  x86 keeps its CPUs on node
+	# 1 (it does not remap them to a node with memory), so everything
+	# those CPUs allocate "locally" comes from node 0.
+	[ "$cpus" -ge 2 ] && [ $((cpus % 2)) = 0 ] || { echo "-L needs an even -c" >&2; exit 2; }
+	half=$((cpus / 2))
+	qemu+=(-m 2G -smp "$cpus,sockets=2,cores=$half"
+	       -object memory-backend-ram,id=m0,size=2G
+	       -numa "node,nodeid=0,cpus=0-$((half - 1)),memdev=m0"
+	       -numa "node,nodeid=1,cpus=$half-$((cpus - 1))")
+elif [ -z "$onenode" ] && [ "$cpus" -ge 2 ] && [ $((cpus % 2)) = 0 ]; then
 	# Two NUMA nodes, one socket each (a socket split across nodes makes
 	# 6.12 warn at boot).
 	half=$((cpus / 2))
@@ -71,7 +87,7 @@ else
 	qemu+=(-m 2G -smp "$cpus")
 fi
 [ -z "$icount" ] || qemu+=(-icount shift=0)
-qemu+=(-append "console=ttyS0 panic=-1 oops=panic magtest=$mode $append")
+qemu+=(-append "console=ttyS0 panic=-1 oops=panic magtest=$mode${steps:+ magrun=$steps} $append")
 
 if [ -n "$interactive" ]; then
 	exec "${qemu[@]}"

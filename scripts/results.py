@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Judge one guest's console log.
 
-Usage: results.py NAME LOG [--kunit KUNIT_PY] [--expect-ksft N]
+Usage: results.py NAME LOG [--kunit KUNIT_PY] [--expect-ksft N] [--expect-stress]
 
 Counts, for one boot:
   - the boot itself: passes only if the guest reached "@@MAG END" and the
@@ -10,10 +10,14 @@ Counts, for one boot:
     panic report (a splat fails the run even when every test passed), and
     magalloc reported no object or page still held at unload;
   - each insmod and rmmod the guest init reported;
+  - the debugfs stress ("@@MAG STRESS <rc>"): one test, passes on rc 0; a
+    guest without the trigger file reports "missing", a failure; with
+    --expect-stress, a boot that never reported it fails too;
   - KUnit cases, parsed by the kernel's own `kunit.py parse` (--kunit);
   - kselftest cases, from each binary's "# Totals:" line; a binary that
     exits non-zero or prints no totals counts as one failure.
-Prints a report on stderr and "passed failed skipped" on stdout.
+Prints a report on stderr (with the time the guest spent in each step,
+from its "@@MAG TIME" marks) and "passed failed skipped" on stdout.
 """
 import argparse
 import re
@@ -28,6 +32,11 @@ SPLATS = re.compile(
     # magalloc's own unload report: every test frees what it allocates
     r'still allocated at unload|still held at unload|still in use')
 MARK = re.compile(r'@@MAG (\S+)(?: (.*))?$')
+# The serial console interleaves kernel messages with the init's output: a
+# printk can land on the same line, after a mark ("@@MAG STRESS 0[ 10.2] ..."),
+# so a mark ends where a printk timestamp begins, and its fields are read by
+# position, never from the end of the line.
+PRINTK = re.compile(r'\[ *\d+\.\d{6}\].*$')
 TOTALS = re.compile(r'# Totals: pass:(\d+) fail:(\d+) xfail:(\d+) xpass:(\d+) '
                     r'skip:(\d+) error:(\d+)')
 ANSI = re.compile(r'\x1b\[[0-9;]*m')
@@ -77,6 +86,7 @@ def main():
     ap.add_argument('log')
     ap.add_argument('--kunit')
     ap.add_argument('--expect-ksft', type=int, default=0)
+    ap.add_argument('--expect-stress', action='store_true')
     args = ap.parse_args()
     t = Tally(args.name)
 
@@ -84,6 +94,7 @@ def main():
         lines = [ANSI.sub('', l.rstrip('\r\n')) for l in f]
 
     ended, splats, ksft_ran, current = False, [], 0, None
+    stress_ran, times = 0, []
     for line in lines:
         if SPLATS.search(line) and '@@MAG' not in line:
             splats.append(line)
@@ -92,9 +103,19 @@ def main():
             if current is not None and TOTALS.search(line):
                 current['totals'] = TOTALS.search(line)
             continue
-        kind, rest = m.group(1), (m.group(2) or '').split()
+        kind = m.group(1)
+        rest = PRINTK.sub('', m.group(2) or '').split() + ['?', '?']
         if kind in ('INSMOD', 'RMMOD'):
-            t.check(rest[-1] == '0', f'{kind.lower()} {rest[0]} exited {rest[-1]}')
+            t.check(rest[1] == '0', f'{kind.lower()} {rest[0]} exited {rest[1]}')
+        elif kind == 'STRESS':
+            stress_ran += 1
+            rc = rest[0]
+            t.check(rc == '0', 'debugfs stress: no trigger file (magalloc/stress)'
+                    if rc == 'missing' else f'debugfs stress exited {rc} (see dmesg)')
+        elif kind == 'STEP-UNKNOWN':
+            t.check(False, f'guest-init does not know the step {rest[0]}')
+        elif kind == 'TIME' and re.fullmatch(r'\d+\.\d+', rest[1]):
+            times.append((rest[0], float(rest[1])))
         elif kind == 'KSFT-BEGIN':
             current = {'name': rest[0], 'totals': None}
         elif kind == 'KSFT-END' and current is not None:
@@ -109,8 +130,8 @@ def main():
                 if f_ + xp + e:
                     print(f'  FAIL {t.name}: {current["name"]} failed cases',
                           file=sys.stderr)
-            if not tot or (rest[-1] != '0' and not (tot and int(tot.group(2)))):
-                t.check(False, f'{current["name"]} exited {rest[-1]}'
+            if not tot or (rest[1] != '0' and not (tot and int(tot.group(2)))):
+                t.check(False, f'{current["name"]} exited {rest[1]}'
                         + ('' if tot else ' without a totals line'))
             current = None
         elif kind == 'END':
@@ -120,6 +141,14 @@ def main():
         kunit_counts(args.kunit, lines, t)
     if ksft_ran < args.expect_ksft:
         t.check(False, f'{ksft_ran} of {args.expect_ksft} kselftest binaries ran')
+    if args.expect_stress and not stress_ran:
+        t.check(False, 'the debugfs stress never reported')
+    if times:
+        steps, last = [], 0.0
+        for what, at in times:
+            steps.append(f'{what} {at - last:.0f}')
+            last = at
+        print(f'  {t.name}: guest s: ' + ', '.join(steps), file=sys.stderr)
     for s in splats[:20]:
         print(f'  splat {t.name}: {s}', file=sys.stderr)
     t.check(ended and not splats,

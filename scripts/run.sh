@@ -28,6 +28,6 @@ rc=0
 "$top/scripts/guest.sh" "${args[@]}" -M run -T 300 || rc=$?
 # Show the guest's side of the session: the demo's output and what the
 # kernel said about magalloc.
-sed -n '/@@MAG BEGIN/,/@@MAG END/p' "$build/logs/run.log" | grep -v '^@@MAG INSMOD\|^@@MAG RMMOD'
+sed -n '/@@MAG BEGIN/,/@@MAG END/p' "$build/logs/run.log" | grep -v '^@@MAG INSMOD\|^@@MAG RMMOD\|^@@MAG TIME'
 python3 "$top/scripts/results.py" run "$build/logs/run.log" > /dev/null
 exit "$rc"
