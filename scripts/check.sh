@@ -10,7 +10,8 @@
 #   k612          stock Debian 6.12: module, example consumer, stress, kselftests
 #   k61           stock Debian 6.1: the same
 #   k612rt        stock Debian 6.12 PREEMPT_RT: the same
-#   k612-memless  stock 6.12 with a CPU-only NUMA node: module, example, stress
+#   k612-memless  stock 6.12 with a CPU-only NUMA node and nohz_full=3:
+#                 module, example, stress, isolation
 #   kunit         the debug KUnit kernel (KASAN, lockdep, kmemleak): every
 #                 KUnit suite, example, stress, kselftests
 #   kunit-init    the same kernel with init_on_free=1 init_on_alloc=1: the
@@ -135,10 +136,11 @@ for k in $kernels; do
 	k612-memless)
 		# What a memoryless node can break is placement and the
 		# cross-node paths: the stress covers them; kselftests (the
-		# userspace API) add nothing here.
+		# userspace API) add nothing here.  CPU 3 is also nohz_full:
+		# after the stress, the trim must never visit it.
 		module k612 "/usr/src/linux-headers-$K612"
-		start "$k" "/boot/vmlinuz-$K612" 300 "" -m "$(ko k612)" \
-			-L -R stress -- --expect-stress
+		start "$k" "/boot/vmlinuz-$K612" 300 "nohz_full=3" -m "$(ko k612)" \
+			-L -R stress,isolation -- --expect-stress --expect-isolation
 		;;
 	kunit)
 		module kunit "$kunit_dir"

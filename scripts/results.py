@@ -3,6 +3,7 @@
 """Judge one guest's console log.
 
 Usage: results.py NAME LOG [--kunit KUNIT_PY] [--expect-ksft N] [--expect-stress]
+                  [--expect-isolation]
 
 Counts, for one boot:
   - the boot itself: passes only if the guest reached "@@MAG END" and the
@@ -13,6 +14,9 @@ Counts, for one boot:
   - the debugfs stress ("@@MAG STRESS <rc>"): one test, passes on rc 0; a
     guest without the trigger file reports "missing", a failure; with
     --expect-stress, a boot that never reported it fails too;
+  - the isolation check ("@@MAG ISOLATION <rc>", boots with nohz_full=):
+    one test, passes on rc 0; with --expect-isolation, a boot that never
+    reported it fails;
   - KUnit cases, parsed by the kernel's own `kunit.py parse` (--kunit);
   - kselftest cases, from each binary's "# Totals:" line; a binary that
     exits non-zero or prints no totals counts as one failure.
@@ -87,6 +91,7 @@ def main():
     ap.add_argument('--kunit')
     ap.add_argument('--expect-ksft', type=int, default=0)
     ap.add_argument('--expect-stress', action='store_true')
+    ap.add_argument('--expect-isolation', action='store_true')
     args = ap.parse_args()
     t = Tally(args.name)
 
@@ -94,7 +99,7 @@ def main():
         lines = [ANSI.sub('', l.rstrip('\r\n')) for l in f]
 
     ended, splats, ksft_ran, current = False, [], 0, None
-    stress_ran, times = 0, []
+    stress_ran, isolation_ran, times = 0, 0, []
     for line in lines:
         if SPLATS.search(line) and '@@MAG' not in line:
             splats.append(line)
@@ -112,6 +117,11 @@ def main():
             rc = rest[0]
             t.check(rc == '0', 'debugfs stress: no trigger file (magalloc/stress)'
                     if rc == 'missing' else f'debugfs stress exited {rc} (see dmesg)')
+        elif kind == 'ISOLATION':
+            isolation_ran += 1
+            t.check(rest[0] == '0', 'isolation: no nohz_full CPU in the boot'
+                    if rest[0] == 'none' else
+                    'isolation: a nohz_full CPU ran magalloc work, or the check saw nothing')
         elif kind == 'STEP-UNKNOWN':
             t.check(False, f'guest-init does not know the step {rest[0]}')
         elif kind == 'TIME' and re.fullmatch(r'\d+\.\d+', rest[1]):
@@ -143,6 +153,8 @@ def main():
         t.check(False, f'{ksft_ran} of {args.expect_ksft} kselftest binaries ran')
     if args.expect_stress and not stress_ran:
         t.check(False, 'the debugfs stress never reported')
+    if args.expect_isolation and not isolation_ran:
+        t.check(False, 'the isolation check never reported')
     if times:
         steps, last = [], 0.0
         for what, at in times:
