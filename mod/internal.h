@@ -299,8 +299,6 @@ extern struct lockdep_map mag_busy_map;
  * an interrupt does.  Elsewhere preemption is off.  Either way it is a
  * trylock, never a wait, and lockdep sees it as one (mag_busy_map): the
  * locks taken inside are ordered after it.
- *
- * Returns false, with nothing held, if the mark was taken.
  */
 static inline void mag_slow_pin(void)
 {
@@ -318,6 +316,7 @@ static inline void mag_slow_unpin(void)
 		preempt_enable();
 }
 
+/* False, with nothing held, if the mark was taken. */
 static inline bool mag_slow_enter(void)
 {
 	mag_slow_pin();
