@@ -74,7 +74,10 @@ pkgs=(
 )
 
 # One dpkg-query for all of them (one per package costs seconds).
-installed=" $(dpkg-query -W -f='${Package}=${Status}\n' "${pkgs[@]}" 2>/dev/null |
+# dpkg-query exits 1 when it knows none of a name (a package never
+# installed here): under pipefail that would end the script, silently, on
+# exactly the fresh machine this is for.
+installed=" $({ dpkg-query -W -f='${Package}=${Status}\n' "${pkgs[@]}" 2>/dev/null || true; } |
 	sed -n 's/=install ok installed$//p' | tr '\n' ' ') "
 missing=()
 for p in "${pkgs[@]}"; do
