@@ -41,7 +41,7 @@ boot() {
 	shift 2
 	local cmd=(scripts/guest.sh -k "/boot/vmlinuz-$K612" -n "$name" -m "$mods"
 		   -d scripts/demo -t "$build/bench/magalloc_ubench" -M bench
-		   -T "${BENCH_TIMEOUT:-600}" "$@")
+		   -T "${BENCH_TIMEOUT:-600}" -X "$@")
 	printf -v line '%q ' "${cmd[@]}"
 	local log=$build/logs/$name.log try
 	rm -f "${log%.log}".died-*.log
