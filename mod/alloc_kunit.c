@@ -1179,7 +1179,38 @@ static void gfp_fragmentation_falls_back(struct kunit *test)
 		   nblocks, home, remote, nobjs);
 }
 
+/*
+ * __GFP_ACCOUNT where the kernel charges no cgroup (this KUnit thread has
+ * no mm and no active cgroup: the root's): the ordinary pools serve it,
+ * small, large and bulk alike.  Typed caches refuse it.  (Charging a
+ * cgroup is tested from userspace: magalloc_memcg_test.)
+ */
+static void gfp_account_uncharged(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 64, NULL);
+	long bad = atomic_long_read(&mag_bad_frees);
+	void *p, *q, *objs[8];
+	int i;
+
+	p = mag_alloc(64, GFP_KERNEL_ACCOUNT);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_PTR_EQ(test, mag_span_of(p)->pool, &mag_generic[mag_size_class(64)]);
+	q = mag_alloc(100000, GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	KUNIT_EXPECT_PTR_EQ(test, mag_arena_of(q)->heap, mag_heaps[mag_arena_of(q)->node]);
+	KUNIT_EXPECT_NULL(test, memchr_inv(q, 0, 100000));
+	KUNIT_ASSERT_EQ(test, mag_alloc_bulk(64, GFP_KERNEL_ACCOUNT, 8, objs), 8);
+	for (i = 0; i < 8; i++)
+		KUNIT_EXPECT_EQ(test, mag_ksize(objs[i]), (size_t)64);
+	mag_free_bulk(8, objs);
+	mag_free(q);
+	mag_free(p);
+	KUNIT_EXPECT_NULL(test, mag_cache_alloc(cache, GFP_KERNEL_ACCOUNT));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&mag_bad_frees), bad);
+}
+
 static struct kunit_case gfp_cases[] = {
+	KUNIT_CASE(gfp_account_uncharged),
 	KUNIT_CASE(gfp_dma_refused),
 	KUNIT_CASE(gfp_nofail_waits),
 	KUNIT_CASE(gfp_nofs_metadata),

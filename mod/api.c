@@ -68,11 +68,16 @@ static __always_inline void *pool_alloc(struct mag_pool *pool, gfp_t gfp)
 	return init_obj(pool, obj, gfp);
 }
 
-/* Free to @pool: @obj must be one of its objects. */
+/*
+ * Free to @pool: @obj must be one of its objects.  A memory cgroup's pool
+ * (memcg.c) has no magazines.
+ */
 static void pool_free(struct mag_pool *pool, void *obj)
 {
 	if (unlikely(want_init_on_free()) && pool->init)
 		memset(obj, 0, pool->size);
+	if (unlikely(!pool->cpu))
+		return mag_central_free_obj(obj);
 	mag_free_slow(pool, obj);
 }
 
@@ -113,13 +118,29 @@ static noinline void *alloc_miss(struct mag_pool *pool, gfp_t gfp)
 	return init_obj(pool, mag_alloc_slow(pool, gfp), gfp);
 }
 
+/*
+ * Zero, large and huge sizes, refused zones, and __GFP_ACCOUNT: an
+ * accounted request goes to its memory cgroup's own pools (memcg.c), or,
+ * where the kernel would charge no cgroup, to the ordinary ones.  Huge
+ * objects keep __GFP_ACCOUNT: the page allocator charges them itself.
+ */
 static noinline void *alloc_other(size_t size, gfp_t gfp, int node)
 {
+	void *obj;
+
 	if (gfp & MAG_GFP_REFUSED)
 		return NULL;
 	if (!size)
 		return ZERO_SIZE_PTR;
 	mag_might_alloc(gfp);
+	if ((gfp & __GFP_ACCOUNT) && size <= MAG_LARGE_MAX) {
+		if (mag_memcg_alloc(size, gfp, node, &obj))
+			return obj;
+		gfp &= ~__GFP_ACCOUNT;
+		if (size <= MAG_MAX_SMALL)
+			return node == NUMA_NO_NODE ? mag_alloc(size, gfp) :
+			       mag_alloc_node(size, gfp, node);
+	}
 	return mag_large_alloc(size, gfp, node);
 }
 
@@ -130,7 +151,9 @@ static noinline void *alloc_other(size_t size, gfp_t gfp, int node)
  *	without __GFP_DIRECT_RECLAIM never sleep; GFP_NOFS and GFP_NOIO hold
  *	for the memory magalloc takes on the caller's behalf too;
  *	__GFP_NOFAIL never gets NULL (magalloc retries, waiting in between);
- *	__GFP_DMA and __GFP_DMA32 always get NULL
+ *	__GFP_DMA and __GFP_DMA32 always get NULL; __GFP_ACCOUNT charges
+ *	the object to the caller's memory cgroup, as kmalloc() does (on
+ *	pages of that cgroup's own: see memcg.c for the cost)
  *
  * Return: a pointer aligned to 8 bytes (to its size for powers of two up
  * to 32 KiB, to a page beyond), or NULL.  Never warns (but for a huge
@@ -141,7 +164,7 @@ void *mag_alloc(size_t size, gfp_t gfp)
 	unsigned int cls;
 	void *obj;
 
-	if (unlikely(size - 1 >= MAG_MAX_SMALL) || unlikely(gfp & MAG_GFP_REFUSED))
+	if (unlikely(size - 1 >= MAG_MAX_SMALL) || unlikely(gfp & MAG_GFP_DIVERT))
 		return alloc_other(size, gfp, NUMA_NO_NODE);
 	mag_might_alloc(gfp);
 	cls = mag_size_class(size);
@@ -181,7 +204,7 @@ void *mag_alloc_node(size_t size, gfp_t gfp, int node)
 		return NULL;
 	if (!node_state(node, N_MEMORY))
 		return mag_alloc(size, gfp);
-	if (size - 1 >= MAG_MAX_SMALL || (gfp & MAG_GFP_REFUSED))
+	if (size - 1 >= MAG_MAX_SMALL || (gfp & MAG_GFP_DIVERT))
 		return alloc_other(size, gfp, node);
 	mag_might_alloc(gfp);
 	c = mag_generic[mag_size_class(size)].central[node];
@@ -272,7 +295,7 @@ int mag_alloc_bulk(size_t size, gfp_t gfp, size_t nr, void **objs)
 	struct mag_magazine *m;
 	size_t i = 0, n;
 
-	if (size > MAG_MAX_SMALL || !size || (gfp & MAG_GFP_REFUSED)) {
+	if (size > MAG_MAX_SMALL || !size || (gfp & MAG_GFP_DIVERT)) {
 		for (; i < nr; i++) {
 			objs[i] = mag_alloc(size, gfp);
 			if (!objs[i])
@@ -287,9 +310,12 @@ int mag_alloc_bulk(size_t size, gfp_t gfp, size_t nr, void **objs)
 		if (mag_busy_enter() && !static_branch_unlikely(&mag_debug_key)) {
 			m = mag_local_cpu(pool)->loaded;
 			n = min_t(size_t, m->rounds, nr - i);
-			m->rounds -= n;
-			memcpy(&objs[i], &m->objs[m->rounds], n * sizeof(void *));
-			i += n;
+			/* never a write to the shared sentinel */
+			if (n) {
+				m->rounds -= n;
+				memcpy(&objs[i], &m->objs[m->rounds], n * sizeof(void *));
+				i += n;
+			}
 		}
 		mag_busy_exit();
 		preempt_enable();
@@ -371,9 +397,10 @@ static int pool_init(struct mag_pool *pool, const char *name, unsigned int cls,
 			pc->prev = &mag_sentinel;
 			pc->pool = pool;
 			pc->node = node;
+			pc->limit = mag_limit_start(pool);
 		}
 	}
-	if (mag_central_init(pool))
+	if (mag_central_init(pool, mag_heaps, GFP_KERNEL))
 		goto fail;
 	return 0;
 fail:
@@ -497,13 +524,14 @@ EXPORT_SYMBOL_GPL(mag_cache_create);
  * mag_cache_alloc() - allocate an object from a typed cache
  * @cache: the cache
  * @gfp: allocation flags, as for mag_alloc(); __GFP_ZERO is ignored for
- *	caches with a constructor, as by SLUB
+ *	caches with a constructor, as by SLUB; __GFP_ACCOUNT gets NULL
+ *	(typed caches have no per-cgroup pools yet)
  *
  * Return: the object, or NULL.
  */
 void *mag_cache_alloc(struct mag_cache *cache, gfp_t gfp)
 {
-	if (unlikely(gfp & MAG_GFP_REFUSED))
+	if (unlikely(gfp & MAG_GFP_DIVERT))
 		return NULL;
 	mag_might_alloc(gfp);
 	return pool_alloc(&cache->pool, gfp);

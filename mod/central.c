@@ -197,7 +197,7 @@ int mag_central_grow(struct mag_central *c, gfp_t gfp)
 	s->nr_objs = nobj;
 	s->nr_free = nobj;
 	if (!mag_heap_alloc(c->heap, 1U << mag_class_order[pool->cls], gfp, s,
-			    pool->cpu[c->node])) {
+			    pool->cpu ? pool->cpu[c->node] : NULL)) {
 		kfree(s);
 		return -ENOMEM;
 	}
@@ -235,6 +235,28 @@ struct mag_magazine *mag_depot_get(struct mag_central *c, bool full)
 		c->min_full = min(c->min_full, c->nr_full);
 	} else {
 		c->nr_empty--;
+	}
+	return m;
+}
+
+/**
+ * mag_depot_get_full() - take a full magazine, cut to a CPU's limit.
+ *	c->lock held.
+ * @c: the central
+ * @limit: the taker's limit (struct mag_cpu), at least 1
+ *
+ * A magazine filled on a CPU with a larger limit gives its surplus back to
+ * the spans, so the taker never holds more than its limit.
+ *
+ * Return: the magazine, or NULL if the depot has no full one.
+ */
+struct mag_magazine *mag_depot_get_full(struct mag_central *c, unsigned int limit)
+{
+	struct mag_magazine *m = mag_depot_get(c, true);
+
+	if (m && m->rounds > limit) {
+		put_locked(c, m->objs + limit, m->rounds - limit);
+		m->rounds = limit;
 	}
 	return m;
 }
@@ -337,19 +359,21 @@ unsigned long mag_central_live(struct mag_central *c)
 /**
  * mag_central_init() - give a pool its central on every node
  * @pool: the pool; ->cls must be set
+ * @heaps: per node, the heaps its spans come from
+ * @gfp: allocation flags for the centrals
  *
  * Return: 0 or -ENOMEM.
  */
-int mag_central_init(struct mag_pool *pool)
+int mag_central_init(struct mag_pool *pool, struct mag_heap **heaps, gfp_t gfp)
 {
 	int node;
 
-	pool->central = kcalloc(nr_node_ids, sizeof(*pool->central), GFP_KERNEL);
+	pool->central = kcalloc(nr_node_ids, sizeof(*pool->central), mag_meta_gfp(gfp));
 	if (!pool->central)
 		return -ENOMEM;
 	for_each_node(node) {
 		struct mag_central *c = kzalloc_node(mag_line_size(sizeof(*c)),
-						     GFP_KERNEL, node);
+						     mag_meta_gfp(gfp), node);
 
 		if (!c) {
 			mag_central_destroy(pool);
@@ -360,7 +384,7 @@ int mag_central_init(struct mag_pool *pool)
 		INIT_LIST_HEAD(&c->full);
 		c->pool = pool;
 		c->node = node;
-		c->heap = mag_heaps[node];
+		c->heap = heaps[node];
 		pool->central[node] = c;
 	}
 	return 0;

@@ -6,6 +6,7 @@
 #ifndef _MAGALLOC_COMPAT_H
 #define _MAGALLOC_COMPAT_H
 
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/uidgid.h>
 #include <linux/version.h>
@@ -26,6 +27,16 @@ static inline void mag_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags
 #else
 #define MAG_DEVNODE_CONST
 #endif
+
+/* memcg_kmem_enabled() became memcg_kmem_online() in 6.3. */
+static inline bool mag_memcg_kmem_on(void)
+{
+#if KERNEL_VERSION(6, 3, 0) <= LINUX_VERSION_CODE
+	return memcg_kmem_online();
+#else
+	return memcg_kmem_enabled();
+#endif
+}
 
 struct device;
 char *mag_devnode(MAG_DEVNODE_CONST struct device *dev, umode_t *mode,

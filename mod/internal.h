@@ -10,6 +10,7 @@
  *   pageheap.c  per-node buddy page heap over arenas (mheap)
  *   api.c       the exported functions, size classes, typed caches
  *   lifecycle.c CPU hotplug, shrinker, periodic trim, unload report
+ *   memcg.c     __GFP_ACCOUNT: per-memory-cgroup heaps and pools
  *   uheap.c     userspace heaps behind /dev/magalloc (own lock, own spans)
  *   stress.c    the cross-CPU stress (debugfs), for kernels without KUnit
  *   main.c      module init/exit, the /dev/magalloc node, debugfs
@@ -108,6 +109,7 @@ struct mag_span {
  * @free_arenas: arenas whose pages are all free (all could be released)
  * @large_pages: pages handed out as large objects
  * @arenas_released: arenas given back to the kernel, ever
+ * @memcg: the memory cgroup its arenas are charged to (memcg.c), or NULL
  */
 struct mag_heap {
 	spinlock_t lock;	/* see above */
@@ -120,6 +122,7 @@ struct mag_heap {
 	unsigned long free_arenas;
 	unsigned long large_pages;
 	unsigned long arenas_released;
+	struct mem_cgroup *memcg;
 } ____cacheline_aligned_in_smp;
 
 /*
@@ -172,7 +175,8 @@ struct mag_central {
  *	take its frees of remote objects)
  * @size: object size in bytes (the class size)
  * @cls: size class, which fixes the span geometry
- * @mag_size: magazine capacity
+ * @mag_size: magazine capacity (pointers), and the largest limit a CPU
+ *	may give its magazines of this pool
  * @init: honour init_on_alloc, init_on_free and __GFP_ZERO (no ctor)
  * @generic: one of mag_generic[], whose per-CPU magazines sit in
  *	arrays indexed by class (struct mag_front's @local)
@@ -336,6 +340,25 @@ static inline void mag_slow_exit(void)
 	mag_slow_unpin();
 }
 
+/**
+ * struct mag_budget - what a CPU's generic pools may park (magazine.c)
+ * @reserved: bytes its limits reserve: 2 * limit * class size, summed
+ *	over the generic pools and nodes; at most mag_cpu_cache_kib KiB
+ * @evictions: pools drained to make room for another, ever
+ * @cursor: the next pool to look at for that, an index over node and class
+ *
+ * Only its own CPU writes it, inside a busy region (or anyone, for a CPU
+ * that is dead).
+ */
+struct mag_budget {
+	unsigned long reserved;
+	unsigned long evictions;
+	unsigned int cursor;
+};
+
+DECLARE_PER_CPU(struct mag_budget, mag_budget);
+extern unsigned int mag_cpu_cache_kib;
+unsigned int mag_limit_start(const struct mag_pool *pool);
 void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp);
 void *mag_alloc_elsewhere(struct mag_pool *pool, gfp_t gfp, int node);
 void mag_free_slow(struct mag_pool *pool, void *obj);
@@ -344,13 +367,14 @@ void mag_cpu_drain(struct mag_pool *pool, int cpu, int node);
 
 /* central.c */
 extern unsigned int mag_depot_max;
-int mag_central_init(struct mag_pool *pool);
+int mag_central_init(struct mag_pool *pool, struct mag_heap **heaps, gfp_t gfp);
 void mag_central_destroy(struct mag_pool *pool);
 void *mag_central_alloc_one(struct mag_central *c);
 unsigned int mag_fill_locked(struct mag_central *c, void **objs, unsigned int nr);
 void mag_central_free_obj(void *obj);
 int mag_central_grow(struct mag_central *c, gfp_t gfp);
 struct mag_magazine *mag_depot_get(struct mag_central *c, bool full);
+struct mag_magazine *mag_depot_get_full(struct mag_central *c, unsigned int limit);
 void mag_depot_put(struct mag_central *c, struct mag_magazine *m);
 unsigned long mag_central_trim(struct mag_central *c, bool all, unsigned int max_full);
 unsigned long mag_central_live(struct mag_central *c);
@@ -359,7 +383,7 @@ unsigned long mag_central_live(struct mag_central *c);
 extern struct mag_heap **mag_heaps;
 int mag_heap_init(void);
 void mag_heap_exit(void);
-struct mag_heap *mag_heap_create(int node);
+struct mag_heap *mag_heap_create(int node, gfp_t gfp);
 void mag_heap_destroy(struct mag_heap *h);
 void *mag_heap_alloc(struct mag_heap *h, unsigned int npages, gfp_t gfp,
 		     struct mag_span *span, struct mag_cpu __percpu *pcpu);
@@ -369,6 +393,7 @@ struct xarray;
 int mag_registry_store(struct xarray *xa, unsigned long index, void *entry, gfp_t gfp);
 unsigned long mag_heap_release(struct mag_heap *h, unsigned int keep);
 void *mag_large_alloc(size_t size, gfp_t gfp, int node);
+void *mag_large_alloc_from(struct mag_heap **heaps, size_t size, gfp_t gfp, int node);
 void mag_large_free(struct mag_span *s);
 bool mag_huge_free(const void *p);
 size_t mag_huge_size(const void *p);
@@ -391,9 +416,12 @@ unsigned long mag_cpu_visits(int cpu);
  * @magazines: magazines loaded (not the sentinel)
  * @objects: objects in them
  * @bytes: their bytes (class sizes)
+ * @generic: the part of @bytes in generic pools' magazines (the budget's)
+ * @reserved: what the generic pools' limits reserve (struct mag_budget)
+ * @evictions: pools drained to make room for another, ever
  */
 struct mag_parked {
-	unsigned long magazines, objects, bytes;
+	unsigned long magazines, objects, bytes, generic, reserved, evictions;
 };
 
 void mag_measure_parked(struct mag_parked *out);
@@ -420,6 +448,12 @@ struct mag_stress_result {
 struct dentry;
 int mag_stress_run(unsigned int ms, struct mag_stress_result *res);
 void mag_stress_debugfs(struct dentry *dir);
+
+/* memcg.c: __GFP_ACCOUNT */
+bool mag_memcg_alloc(size_t size, gfp_t gfp, int node, void **objp);
+void mag_memcg_trim(bool all);
+void mag_memcg_show(struct seq_file *m);
+void mag_memcg_debugfs(struct dentry *dir);
 
 /* main.c: the character device */
 extern struct device *mag_device;

@@ -83,15 +83,18 @@ enum mag_visit {
 static DEFINE_PER_CPU(unsigned long, visits);
 
 /*
- * Does @cpu hold a magazine of any pool?  Read from another CPU, which
- * never writes them: a stale answer only delays a drain by a period.
- * mag_pools_mutex held.
+ * Does @cpu hold a magazine of any pool, or a reservation of its budget?
+ * Read from another CPU, which never writes them: a stale answer only
+ * delays a drain by a period.  mag_pools_mutex held.
  */
 static bool cpu_holds_magazines(int cpu)
 {
 	struct mag_pool *pool;
 	int node;
 
+	/* written by @cpu alone (see above) */
+	if (data_race(per_cpu(mag_budget, cpu).reserved))
+		return true;
 	list_for_each_entry(pool, &mag_pools, link) {
 		for_each_node(node) {
 			struct mag_cpu *pc = per_cpu_ptr(pool->cpu[node], cpu);
@@ -292,12 +295,18 @@ static void parked_fn(struct work_struct *w)
 
 			pk->objects += n;
 			pk->bytes += n * pool->size;
+			if (pool->generic)
+				pk->generic += n * pool->size;
 			pk->magazines += (pc->loaded != &mag_sentinel) +
 					 (pc->prev != &mag_sentinel);
 		}
 		mag_slow_exit();
 	}
 	mutex_unlock(&mag_pools_mutex);
+	/* written by this CPU inside busy regions: a snapshot is enough */
+	pk->reserved = data_race(this_cpu_read(mag_budget.reserved));
+	/* the same */
+	pk->evictions = data_race(this_cpu_read(mag_budget.evictions));
 }
 
 /**
@@ -360,6 +369,7 @@ unsigned long mag_drain_all(void)
 	mutex_lock(&mag_pools_mutex);
 	pages = trim_central(true);
 	mutex_unlock(&mag_pools_mutex);
+	mag_memcg_trim(false);
 	atomic_long_add(pages, &mag_shrunk_pages);
 	return pages;
 }
@@ -380,6 +390,7 @@ void mag_trim_now(void)
 	mutex_lock(&mag_pools_mutex);
 	trim_central(false);
 	mutex_unlock(&mag_pools_mutex);
+	mag_memcg_trim(false);
 }
 
 static void trim_fn(struct work_struct *w)
@@ -431,7 +442,7 @@ void mag_drain_wait(void)
  */
 static unsigned long parked_pages(void)
 {
-	unsigned long bytes = 0, mags;
+	unsigned long bytes = 0, mags, held;
 	struct mag_pool *pool;
 	int node, cpu;
 
@@ -445,9 +456,10 @@ static unsigned long parked_pages(void)
 				if (!cpu_wanted_housekeeping(cpu))
 					continue;
 				/* only @cpu writes them; never followed */
-				mags += data_race(pc->loaded != &mag_sentinel);
-				/* the same */
-				mags += data_race(pc->prev != &mag_sentinel);
+				held = data_race((pc->loaded != &mag_sentinel) +
+						 (pc->prev != &mag_sentinel));
+				/* the same: a magazine counts as full */
+				bytes += held * data_race(pc->limit) * pool->size;
 			}
 			bytes += mags * pool->mag_size * pool->size;
 		}

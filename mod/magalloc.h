@@ -70,6 +70,12 @@ void mag_cache_destroy(struct mag_cache *cache);
  * ZONE_NORMAL): such requests get NULL, never memory of the wrong zone.
  */
 #define MAG_GFP_REFUSED		(__GFP_DMA | __GFP_DMA32)
+/*
+ * What the inline and exported fast paths leave to the out-of-line code:
+ * the refused zones, and __GFP_ACCOUNT (objects charged to a memory
+ * cgroup live apart, outside the per-CPU magazines).  One test either way.
+ */
+#define MAG_GFP_DIVERT		(MAG_GFP_REFUSED | __GFP_ACCOUNT)
 
 /*
  * Arenas: naturally aligned blocks of 2^MAG_ARENA_ORDER pages from the
@@ -112,6 +118,10 @@ struct mag_magazine {
  * @node: the node of every object in these magazines (fixed); a CPU's
  *	magazines for another node than its own take only frees, and go
  *	back to that node's central a whole magazine at a time
+ * @limit: objects this CPU lets each of the two magazines hold (the
+ *	loaded one's @size); 0 until the pool's first slow path here, then
+ *	grown at each depot visit up to the pool's @mag_size, within the
+ *	CPU's budget for the generic pools (magazine.c)
  * @slow: slow-path entries on this CPU
  * @trimmed_at: @slow when the trimmer last looked
  * @misses: allocations that took the slow path
@@ -126,6 +136,7 @@ struct mag_cpu {
 	unsigned long hits;
 	struct mag_pool *pool;
 	int node;
+	unsigned int limit;
 	unsigned long slow;
 	unsigned long trimmed_at;
 	unsigned long misses;
@@ -437,7 +448,7 @@ static __always_inline void *mag_alloc_inline(size_t size, gfp_t gfp)
 {
 	/* All constant but for @gfp in some callers: then one more test. */
 	if (__builtin_constant_p(size) && size && size <= MAG_MAX_SMALL &&
-	    !(gfp & MAG_GFP_REFUSED))
+	    !(gfp & MAG_GFP_DIVERT))
 		return mag_alloc_const(size, gfp);
 	return (mag_alloc)(size, gfp);
 }

@@ -25,6 +25,23 @@
  *          a new one); if no magazine can be had, free the object straight
  *          into its span.
  *
+ * Bounded caches.  A magazine holds at most its CPU's @limit for the pool
+ * (struct mag_cpu), not its capacity.  A typed cache's limit is its
+ * magazine size from the start (at most about 32 KiB of objects, 62
+ * pointers).  A generic pool's starts at 0 on every CPU and grows, by a
+ * quarter of the magazine size or by doubling, each time the CPU visits
+ * the depot (both magazines empty on alloc, or full on free), while the
+ * CPU's budget allows: the two magazines' worth at the limit, 2 * limit *
+ * class size, summed over every generic pool and node, stays within
+ * cpu_cache_kib (512 KiB).  A pool that needs more takes it from the
+ * others, round robin: the victim's magazines go to its depot and its
+ * limit to 0.  A full magazine from the depot is cut to the taker's limit
+ * (the rest goes to the spans).  A drain (the trim of a pool a CPU left
+ * alone for a period, the shrinker, hotplug) sets the limit back to 0.  So
+ * a CPU parks at most cpu_cache_kib of generic objects, and a pool used
+ * little parks little; a hot one reaches full magazines after a few depot
+ * visits.
+ *
  * The busy mark is what makes this safe from interrupts without disabling
  * them: an interrupt (hardirq or softirq) that lands inside a marked region
  * sees the mark and goes to the locked central path, which never touches
@@ -33,6 +50,8 @@
  * taken inside a marked region with interrupts disabled, so an interrupt
  * can never wait on a lock its CPU holds.
  */
+#include <linux/moduleparam.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/static_key.h>
 
@@ -48,6 +67,26 @@ struct lockdep_map mag_busy_map = STATIC_LOCKDEP_MAP_INIT("mag_busy", &mag_busy_
 
 struct mag_magazine mag_sentinel;
 
+unsigned int mag_cpu_cache_kib = 512;
+module_param_named(cpu_cache_kib, mag_cpu_cache_kib, uint, 0644);
+MODULE_PARM_DESC(cpu_cache_kib,
+		 "KiB of generic objects a CPU's magazines may hold, all pools and nodes (default 512)");
+
+/* Per CPU, what its generic pools' limits reserve (see above). */
+DEFINE_PER_CPU(struct mag_budget, mag_budget);
+
+/* What @limit reserves of @pc's CPU's budget: both magazines, full. */
+static unsigned long budget_charge(const struct mag_cpu *pc, unsigned int limit)
+{
+	return pc->pool->generic ? 2UL * limit * pc->pool->size : 0;
+}
+
+/* The limit a pool's CPU starts with, and goes back to when drained. */
+unsigned int mag_limit_start(const struct mag_pool *pool)
+{
+	return pool->generic ? 0 : pool->mag_size;
+}
+
 struct mag_magazine *mag_magazine_alloc(struct mag_pool *pool, gfp_t gfp, int node)
 {
 	struct mag_magazine *m;
@@ -56,10 +95,70 @@ struct mag_magazine *mag_magazine_alloc(struct mag_pool *pool, gfp_t gfp, int no
 			 mag_meta_gfp(gfp), node);
 	if (m) {
 		m->rounds = 0;
-		m->size = pool->mag_size;
+		/* set to its CPU's limit when a CPU loads it */
+		m->size = 0;
 		m->next = NULL;
 	}
 	return m;
+}
+
+/*
+ * Make room in this CPU's budget: drain the next generic pool, round
+ * robin, that holds a limit, other than @keep.  Busy region held, no
+ * central lock.  False if there was none.
+ */
+static bool evict_one(struct mag_budget *b, struct mag_cpu *keep)
+{
+	unsigned int total = nr_node_ids * MAG_NR_CLASSES, i, cls, node;
+	struct mag_cpu *v;
+
+	for (i = 0; i < total; i++) {
+		if (++b->cursor >= total)
+			b->cursor = 0;
+		cls = b->cursor % MAG_NR_CLASSES;
+		node = b->cursor / MAG_NR_CLASSES;
+		if (!cls || !node_possible(node))
+			continue;
+		v = this_cpu_ptr(mag_generic[cls].cpu[node]);
+		if (v == keep || !v->limit)
+			continue;
+		b->evictions++;
+		mag_cpu_drain(&mag_generic[cls], smp_processor_id(), node);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * This CPU is on its way to the depot for @pc's pool: let its magazines
+ * hold more, within the budget (see the top of this file).  Busy region
+ * held, no central lock.
+ */
+static void grow(struct mag_cpu *pc)
+{
+	struct mag_pool *pool = pc->pool;
+	unsigned long budget, room;
+	struct mag_budget *b;
+	unsigned int want;
+
+	if (pc->limit >= pool->mag_size)
+		return;
+	want = min(pool->mag_size, max(2 * pc->limit, DIV_ROUND_UP(pool->mag_size, 4)));
+	if (pool->generic) {
+		b = this_cpu_ptr(&mag_budget);
+		budget = (unsigned long)READ_ONCE(mag_cpu_cache_kib) * SZ_1K;
+		while (b->reserved + budget_charge(pc, want - pc->limit) > budget &&
+		       evict_one(b, pc))
+			;
+		room = budget > b->reserved ? budget - b->reserved : 0;
+		want = min_t(unsigned long, want, pc->limit + room / budget_charge(pc, 1));
+		if (want <= pc->limit)
+			return;
+		b->reserved += budget_charge(pc, want - pc->limit);
+	}
+	pc->limit = want;
+	if (pc->loaded != &mag_sentinel)
+		pc->loaded->size = want;
 }
 
 static void *pop(struct mag_magazine *m)
@@ -100,30 +199,35 @@ static void *refill(struct mag_cpu *pc, struct mag_central *c,
 	if (m->rounds) {
 		pc->prev = pc->loaded;
 		pc->loaded = m;
+		m->size = pc->limit;
 		return pop(m);
 	}
+	grow(pc);
 	spin_lock_irqsave(&c->lock, flags);
 	mag_trace(&c->lock, true);
-	m = mag_depot_get(c, true);
+	m = pc->limit ? mag_depot_get_full(c, pc->limit) : NULL;
 	if (m) {
 		mag_depot_put(c, pc->prev);
 		pc->prev = pc->loaded;
 		pc->loaded = m;
+		m->size = pc->limit;
 		obj = pop(m);
 	} else {
 		m = pc->loaded;
-		if (m == &mag_sentinel) {
+		if (m == &mag_sentinel && pc->limit) {
 			m = *spare ?: mag_depot_get(c, false);
 			if (m == *spare)
 				*spare = NULL;
 			if (m)
 				pc->loaded = m;
 		}
-		if (m) {
+		if (m != &mag_sentinel && m) {
+			m->size = pc->limit;
 			m->rounds = mag_fill_locked(c, m->objs, m->size);
 			if (m->rounds)
 				obj = pop(m);
 		} else {
+			/* no magazine, or the budget left this pool none */
 			mag_fill_locked(c, &obj, 1);
 		}
 	}
@@ -201,9 +305,15 @@ void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp)
 	return obj;
 }
 
-/* Busy region held; @obj is of @pc's node.  False: no empty magazine. */
-static bool flush(struct mag_cpu *pc, struct mag_central *c, void *obj,
-		  struct mag_magazine **spare)
+enum mag_flush {
+	MAG_FLUSHED,		/* the object is in a magazine */
+	MAG_FLUSH_NEED_MAG,	/* an empty magazine is needed */
+	MAG_FLUSH_UNCACHED,	/* the budget left this pool no magazine */
+};
+
+/* Busy region held; @obj is of @pc's node. */
+static enum mag_flush flush(struct mag_cpu *pc, struct mag_central *c, void *obj,
+			    struct mag_magazine **spare)
 {
 	struct mag_magazine *m = pc->loaded;
 	unsigned long flags;
@@ -211,7 +321,7 @@ static bool flush(struct mag_cpu *pc, struct mag_central *c, void *obj,
 	/* As in refill(): this may not be the CPU whose magazine was full. */
 	if (m->rounds < m->size) {
 		push(m, obj);
-		return true;
+		return MAG_FLUSHED;
 	}
 	mag_trace(pc, true);
 	pc->slow++;
@@ -219,9 +329,18 @@ static bool flush(struct mag_cpu *pc, struct mag_central *c, void *obj,
 	if (m != &mag_sentinel && !m->rounds) {
 		pc->prev = pc->loaded;
 		pc->loaded = m;
+		m->size = pc->limit;
 		push(m, obj);
-		return true;
+		return MAG_FLUSHED;
 	}
+	grow(pc);
+	m = pc->loaded;
+	if (m->rounds < m->size) {
+		push(m, obj);
+		return MAG_FLUSHED;
+	}
+	if (!pc->limit)
+		return MAG_FLUSH_UNCACHED;
 	spin_lock_irqsave(&c->lock, flags);
 	mag_trace(&c->lock, true);
 	m = *spare ?: mag_depot_get(c, false);
@@ -231,10 +350,11 @@ static bool flush(struct mag_cpu *pc, struct mag_central *c, void *obj,
 		mag_depot_put(c, pc->prev);
 		pc->prev = pc->loaded;
 		pc->loaded = m;
+		m->size = pc->limit;
 		push(m, obj);
 	}
 	spin_unlock_irqrestore(&c->lock, flags);
-	return m;
+	return m ? MAG_FLUSHED : MAG_FLUSH_NEED_MAG;
 }
 
 /* @obj is one of @pool's.  Any context but NMI. */
@@ -242,7 +362,7 @@ void mag_free_slow(struct mag_pool *pool, void *obj)
 {
 	int node = mag_arena_of(obj)->node;
 	struct mag_magazine *spare = NULL;
-	bool done;
+	enum mag_flush done;
 
 	for (;;) {
 		if (static_branch_unlikely(&mag_debug_key) || !mag_slow_enter()) {
@@ -251,11 +371,12 @@ void mag_free_slow(struct mag_pool *pool, void *obj)
 		}
 		done = flush(this_cpu_ptr(pool->cpu[node]), pool->central[node], obj, &spare);
 		mag_slow_exit();
-		if (done)
+		if (done == MAG_FLUSHED)
 			break;
 		/* Frees must not sleep or fail: no magazine, no caching. */
-		spare = mag_magazine_alloc(pool, MAG_FREE_GFP, node);
-		if (!spare) {
+		if (done == MAG_FLUSH_NEED_MAG && !spare)
+			spare = mag_magazine_alloc(pool, MAG_FREE_GFP, node);
+		if (done == MAG_FLUSH_UNCACHED || !spare) {
 			mag_central_free_obj(obj);
 			break;
 		}
@@ -281,6 +402,10 @@ void mag_cpu_drain(struct mag_pool *pool, int cpu, int node)
 		if (node != NUMA_NO_NODE && n != node)
 			continue;
 		pc = per_cpu_ptr(pool->cpu[n], cpu);
+		if (pc->limit != mag_limit_start(pool)) {
+			per_cpu_ptr(&mag_budget, cpu)->reserved -= budget_charge(pc, pc->limit);
+			pc->limit = mag_limit_start(pool);
+		}
 		if (pc->loaded == &mag_sentinel && pc->prev == &mag_sentinel)
 			continue;
 		c = pool->central[n];

@@ -158,6 +158,7 @@ static int mag_stats_show(struct seq_file *m, void *v)
 		}
 	}
 	mutex_unlock(&mag_pools_mutex);
+	mag_memcg_show(m);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(mag_stats);
@@ -186,15 +187,21 @@ static int mag_parked_show(struct seq_file *m, void *v)
 	if (!pk)
 		return -ENOMEM;
 	mag_measure_parked(pk);
-	seq_puts(m, "cpu magazines objects bytes\n");
+	seq_printf(m, "budget %lu\n", (unsigned long)READ_ONCE(mag_cpu_cache_kib) * SZ_1K);
+	seq_puts(m, "cpu magazines objects bytes generic reserved evictions\n");
 	for_each_possible_cpu(cpu) {
-		seq_printf(m, "%d %lu %lu %lu\n", cpu, pk[cpu].magazines,
-			   pk[cpu].objects, pk[cpu].bytes);
+		seq_printf(m, "%d %lu %lu %lu %lu %lu %lu\n", cpu, pk[cpu].magazines,
+			   pk[cpu].objects, pk[cpu].bytes, pk[cpu].generic,
+			   pk[cpu].reserved, pk[cpu].evictions);
 		sum.magazines += pk[cpu].magazines;
 		sum.objects += pk[cpu].objects;
 		sum.bytes += pk[cpu].bytes;
+		sum.generic += pk[cpu].generic;
+		sum.reserved += pk[cpu].reserved;
+		sum.evictions += pk[cpu].evictions;
 	}
-	seq_printf(m, "all %lu %lu %lu\n", sum.magazines, sum.objects, sum.bytes);
+	seq_printf(m, "all %lu %lu %lu %lu %lu %lu\n", sum.magazines, sum.objects,
+		   sum.bytes, sum.generic, sum.reserved, sum.evictions);
 	kfree(pk);
 	return 0;
 }
@@ -234,6 +241,7 @@ static int __init magalloc_init(void)
 	debugfs_create_file("visits", 0444, mag_debugfs, NULL, &mag_visits_fops);
 	debugfs_create_file("parked", 0444, mag_debugfs, NULL, &mag_parked_fops);
 	mag_stress_debugfs(mag_debugfs);
+	mag_memcg_debugfs(mag_debugfs);
 	pr_info("loaded: %u size classes up to %u bytes, /dev/magalloc %u:%u\n",
 		MAG_NR_CLASSES - 1, MAG_MAX_SMALL, MAJOR(mag_devt), MINOR(mag_devt));
 	return 0;
@@ -255,6 +263,7 @@ static void __exit magalloc_exit(void)
 	mag_chrdev_exit();
 	mag_uheap_exit();
 	mag_lifecycle_exit();
+	mag_memcg_trim(true);
 	mag_api_exit();
 	mag_heap_exit();
 	pr_info("unloaded\n");

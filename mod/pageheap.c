@@ -31,6 +31,7 @@
 #include <linux/gfp.h>
 #include <linux/kmemleak.h>
 #include <linux/log2.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
@@ -174,6 +175,25 @@ static struct mag_arena *block_alloc(struct mag_heap *h, unsigned int order,
 	return a;
 }
 
+/* An arena's pages; a cgroup's heap has them charged to it (memcg.c). */
+static struct page *arena_pages(struct mag_heap *h, gfp_t gfp)
+{
+	struct page *page;
+
+#ifdef CONFIG_MEMCG
+	if (h->memcg) {
+		struct mem_cgroup *old = set_active_memcg(h->memcg);
+
+		page = alloc_pages_node(h->node, mag_arena_gfp(gfp) | __GFP_ACCOUNT,
+					MAG_ARENA_ORDER);
+		set_active_memcg(old);
+		return page;
+	}
+#endif
+	page = alloc_pages_node(h->node, mag_arena_gfp(gfp), MAG_ARENA_ORDER);
+	return page;
+}
+
 /* Add a new arena to @h.  May sleep if @gfp allows. */
 static int heap_grow(struct mag_heap *h, gfp_t gfp)
 {
@@ -183,7 +203,7 @@ static int heap_grow(struct mag_heap *h, gfp_t gfp)
 	unsigned int i;
 
 	BUILD_BUG_ON(sizeof(struct mag_arena) > MAG_HDR_PAGES * PAGE_SIZE);
-	page = alloc_pages_node(h->node, mag_arena_gfp(gfp), MAG_ARENA_ORDER);
+	page = arena_pages(h, gfp);
 	if (!page)
 		return -ENOMEM;
 	a = page_address(page);
@@ -386,7 +406,8 @@ static void *mag_huge_alloc(size_t size, gfp_t gfp, int node)
  * nearest other node's that can serve it, as the page allocator falls
  * back.  Its descriptor in *@sp.
  */
-static void *large_alloc_near(size_t size, gfp_t gfp, int node, struct mag_span **sp)
+static void *large_alloc_near(struct mag_heap **heaps, size_t size, gfp_t gfp, int node,
+			      struct mag_span **sp)
 {
 	nodemask_t tried = NODE_MASK_NONE;
 	struct mag_span *s;
@@ -398,7 +419,7 @@ static void *large_alloc_near(size_t size, gfp_t gfp, int node, struct mag_span 
 		if (!s)
 			return NULL;
 		s->state = MAG_SPAN_LARGE;
-		p = mag_heap_alloc(mag_heaps[node], DIV_ROUND_UP(size, PAGE_SIZE), gfp, s, NULL);
+		p = mag_heap_alloc(heaps[node], DIV_ROUND_UP(size, PAGE_SIZE), gfp, s, NULL);
 		if (p) {
 			*sp = s;
 			return p;
@@ -424,16 +445,30 @@ static void *large_alloc_near(size_t size, gfp_t gfp, int node, struct mag_span 
  */
 void *mag_large_alloc(size_t size, gfp_t gfp, int node)
 {
+	if (node == NUMA_NO_NODE)
+		node = mag_home_node();
+	if (size > MAG_LARGE_MAX)
+		return mag_huge_alloc(size, gfp, node);
+	return mag_large_alloc_from(mag_heaps, size, gfp, node);
+}
+
+/**
+ * mag_large_alloc_from() - a large object from given heaps
+ * @heaps: per node, the heaps (a memory cgroup's, or mag_heaps)
+ * @size: bytes, more than MAG_MAX_SMALL, at most MAG_LARGE_MAX
+ * @gfp: allocation flags (__GFP_ZERO and init_on_alloc honoured)
+ * @node: NUMA node
+ *
+ * Return: the object, or NULL.
+ */
+void *mag_large_alloc_from(struct mag_heap **heaps, size_t size, gfp_t gfp, int node)
+{
 	struct mag_heap *h;
 	struct mag_span *s;
 	unsigned long flags;
 	void *p;
 
-	if (node == NUMA_NO_NODE)
-		node = mag_home_node();
-	if (size > MAG_LARGE_MAX)
-		return mag_huge_alloc(size, gfp, node);
-	while (!(p = large_alloc_near(size, gfp, node, &s)))
+	while (!(p = large_alloc_near(heaps, size, gfp, node, &s)))
 		if (!mag_retry(gfp))
 			return NULL;
 	h = mag_arena_of(p)->heap;
@@ -506,12 +541,13 @@ bool mag_huge_free(const void *p)
 /**
  * mag_heap_create() - a new, empty heap for a node
  * @node: the node its arenas come from
+ * @gfp: allocation flags for the heap
  *
  * Return: the heap, or NULL.
  */
-struct mag_heap *mag_heap_create(int node)
+struct mag_heap *mag_heap_create(int node, gfp_t gfp)
 {
-	struct mag_heap *h = kzalloc_node(mag_line_size(sizeof(*h)), GFP_KERNEL, node);
+	struct mag_heap *h = kzalloc_node(mag_line_size(sizeof(*h)), gfp, node);
 	int i;
 
 	if (!h)
@@ -556,7 +592,7 @@ int mag_heap_init(void)
 	if (!mag_heaps)
 		return -ENOMEM;
 	for_each_node(node) {
-		mag_heaps[node] = mag_heap_create(node);
+		mag_heaps[node] = mag_heap_create(node, GFP_KERNEL);
 		if (!mag_heaps[node]) {
 			mag_heap_exit();
 			return -ENOMEM;

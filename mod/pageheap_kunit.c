@@ -119,7 +119,7 @@ static void check_heap(struct kunit *test, struct mag_heap *h)
  */
 static void buddy_random_sequence(struct kunit *test)
 {
-	struct mag_heap *h = mag_heap_create(numa_mem_id());
+	struct mag_heap *h = mag_heap_create(numa_mem_id(), GFP_KERNEL);
 	struct mag_span **live;
 	struct rnd_state rnd;
 	unsigned int step, i, nlive = 0, allocs = 0;
@@ -175,7 +175,7 @@ static void buddy_random_sequence(struct kunit *test)
 /* Split on allocation, exact tails, coalesce on free, in one arena. */
 static void buddy_split_and_coalesce(struct kunit *test)
 {
-	struct mag_heap *h = mag_heap_create(numa_mem_id());
+	struct mag_heap *h = mag_heap_create(numa_mem_id(), GFP_KERNEL);
 	unsigned int expect[MAG_BLOCK_MAX_ORDER + 1] = {}, i, order;
 	struct mag_span s1 = {}, s2 = {};
 	unsigned long total;

@@ -131,4 +131,100 @@ TEST(pages_charged_to_opener_cgroup)
 	rmdir(CG_TEST);
 }
 
+/*
+ * __GFP_ACCOUNT: in-kernel objects allocated with GFP_KERNEL_ACCOUNT on
+ * behalf of a task (through debugfs "account", which allocates with
+ * mag_alloc() and holds the objects until close) are charged to its
+ * cgroup, memory.max refuses them, and the charge goes when they do.
+ */
+#define ACCT_FILE	"/sys/kernel/debug/magalloc/account"
+#define CG_ACCT		CG_ROOT "/magalloc_account"
+#define ACCT_HELD	(4UL << 20)
+#define ACCT_ROOM	(8UL << 20)
+
+static long long held_objects(int fd)
+{
+	char buf[32] = "";
+
+	if (pread(fd, buf, sizeof(buf) - 1, 0) <= 0)
+		return -1;
+	return atoll(buf);
+}
+
+/* In CG_ACCT; the exit status: 0, 10 to skip, or the failed step. */
+static int accounted(void)
+{
+	long long base, held, full, limit, objs, now;
+	char cmd[64];
+	int fd, i;
+
+	if (join(CG_ACCT))
+		return 1;
+	fd = open(ACCT_FILE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 10;
+	base = read_ll(CG_ACCT "/memory.current");
+	snprintf(cmd, sizeof(cmd), "1024 %lu", ACCT_HELD / 1024);
+	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
+		return 2;
+	held = read_ll(CG_ACCT "/memory.current");
+	printf("# memory.current %lld, then %lld holding %lu bytes of 1 KiB objects\n",
+	       base, held, ACCT_HELD);
+	if (held - base < (long long)ACCT_HELD)
+		return 3;
+
+	/* A limit ACCT_ROOM above: 16 MiB more of 4 KiB objects must fail. */
+	limit = held + ACCT_ROOM;
+	snprintf(cmd, sizeof(cmd), "%lld", limit);
+	if (write_str(CG_ACCT "/memory.max", cmd))
+		return 4;
+	snprintf(cmd, sizeof(cmd), "4096 %lu", 2 * ACCT_ROOM / 4096);
+	errno = 0;
+	if (write(fd, cmd, strlen(cmd)) >= 0 || errno != ENOMEM)
+		return 5;
+	objs = held_objects(fd) - ACCT_HELD / 1024;
+	full = read_ll(CG_ACCT "/memory.current");
+	printf("# with memory.max %lld: refused after %lld more 4 KiB objects,\n"
+	       "# memory.current %lld\n", limit, objs, full);
+	/*
+	 * Refused near the limit: everything held fits under it, and at most
+	 * two arenas' worth (2 MiB each) of room was left unused.
+	 */
+	if (objs <= 0 || (long long)ACCT_HELD + objs * 4096 > limit - base ||
+	    objs * 4096 < (long long)ACCT_ROOM - (4LL << 20) || full > limit)
+		return 6;
+
+	/* Freed: the trim gives the cgroup's arenas back within a period. */
+	close(fd);
+	for (i = 0; i < 100; i++) {
+		now = read_ll(CG_ACCT "/memory.current");
+		if (now < base + (2LL << 20))
+			break;
+		usleep(100000);
+	}
+	printf("# after close: memory.current %lld (%d ms)\n", now, i * 100);
+	return now < base + (2LL << 20) ? 0 : 7;
+}
+
+TEST(kernel_objects_charged_and_limited)
+{
+	pid_t pid;
+	int st;
+
+	if (!setup_cgroup())
+		SKIP(return, "no cgroup2 memory controller");
+	if (mkdir(CG_ACCT, 0755) && errno != EEXIST)
+		SKIP(return, "cannot make %s", CG_ACCT);
+	if (access(ACCT_FILE, W_OK))
+		SKIP(return, "no %s (debugfs)", ACCT_FILE);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(accounted());
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+	rmdir(CG_ACCT);
+}
+
 TEST_HARNESS_MAIN

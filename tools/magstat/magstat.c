@@ -53,6 +53,9 @@ static const char usage[] =
 "magazines (heaps); BYTES are the bytes of the spans that hold them;\n"
 "WASTE = 1 - OBJECTS * SIZE / BYTES; HIT is the share of kernel\n"
 "allocations the per-CPU magazines served without a slow path.  The\n"
+"parked table shows, per CPU holding any, what its magazines hold\n"
+"(BYTES; GENERIC is the part the per-CPU budget bounds) and what its\n"
+"generic pools' magazine limits reserve of that budget.  The\n"
 "kernel cannot see libmagalloc's per-thread magazines: the library's hit\n"
 "rate is printed by the programs that use it (see tools/magdemo, or\n"
 "mag_lib_stats() in lib/magalloc.h).\n";
@@ -306,6 +309,56 @@ static int show_kernel(void)
 	return 0;
 }
 
+/*
+ * What the per-CPU magazines hold (DEBUGFS/parked: "budget B", then a
+ * header and one row per CPU, then "all"): the CPUs holding any, and the
+ * total.  Reading it runs a work item on each such CPU.
+ */
+static int show_parked(void)
+{
+	char line[1024], hline[1024], *tok[MAX_TOKENS], *hdr[MAX_TOKENS];
+	unsigned long long budget = 0;
+	int n, nhdr = 0, i;
+	FILE *f;
+
+	f = fopen(DEBUGFS "/parked", "r");
+	if (!f)
+		return 0;	/* an older module: nothing to show */
+	while (fgets(line, sizeof(line), f)) {
+		n = split(line, tok);
+		if (n == 2 && !strcmp(tok[0], "budget")) {
+			budget = num(tok[1]);
+			printf("\n parked in per-CPU magazines (generic: %s per CPU at most)\n",
+			       human(budget));
+			printf(" %-6s %9s %9s %9s %9s %9s %9s\n", "CPU", "MAGAZINES", "OBJECTS",
+			       "BYTES", "GENERIC", "RESERVED", "EVICTIONS");
+			continue;
+		}
+		if (n > 1 && !strcmp(tok[0], "cpu")) {
+			hline[0] = 0;
+			for (i = 0; i < n; i++) {
+				strncat(hline, tok[i], sizeof(hline) - strlen(hline) - 2);
+				strcat(hline, " ");
+			}
+			nhdr = split(hline, hdr);
+			continue;
+		}
+		if (!nhdr || n < nhdr)
+			continue;
+		if (is_number(tok[0]) && !field(tok, n, hdr, nhdr, "magazines") &&
+		    !field(tok, n, hdr, nhdr, "reserved"))
+			continue;	/* a CPU holding nothing */
+		printf(" %-6s %9llu %9llu %9s", tok[0], field(tok, n, hdr, nhdr, "magazines"),
+		       field(tok, n, hdr, nhdr, "objects"),
+		       human(field(tok, n, hdr, nhdr, "bytes")));
+		printf(" %9s %9s %9llu\n", human(field(tok, n, hdr, nhdr, "generic")),
+		       human(field(tok, n, hdr, nhdr, "reserved")),
+		       field(tok, n, hdr, nhdr, "evictions"));
+	}
+	fclose(f);
+	return 0;
+}
+
 struct kv {
 	char *key[MAX_TOKENS / 2];
 	char *val[MAX_TOKENS / 2];
@@ -467,7 +520,7 @@ int main(int argc, char **argv)
 			strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
 			printf("%s--- magstat %s ---\n", i ? "\n" : "", ts);
 		}
-		if (kernel && show_kernel())
+		if (kernel && (show_kernel() || show_parked()))
 			ret = 1;
 		if (user && show_heaps())
 			ret = 1;
