@@ -10,9 +10,9 @@
 #   rt  the same configuration made PREEMPT_RT: CONFIG_PREEMPT=y becomes
 #       CONFIG_PREEMPT_RT=y (which depends on EXPERT in 6.12), lockdep,
 #       atomic-sleep and preempt checks, fault injection and NUMA stay;
-#       KASAN and kmemleak go, to keep its boot short (the plain KUnit
-#       kernel has them).  Generated from .kunitconfig, so the two never
-#       drift apart.
+#       KCSAN takes KASAN's place (the two cannot be combined) and
+#       kmemleak goes, to keep its boot short (the plain KUnit kernel has
+#       both).  Generated from .kunitconfig, so the two never drift apart.
 set -euo pipefail
 
 src=$1
@@ -35,7 +35,8 @@ rt)
 	cfg=$(mktemp "$cache/kunitconfig-rt.XXXXXX")
 	trap 'rm -f "$cfg"' EXIT
 	sed -e 's/^CONFIG_PREEMPT=y$/CONFIG_EXPERT=y\nCONFIG_PREEMPT_RT=y/' \
-	    -e '/^CONFIG_KASAN=y$/d' -e '/^CONFIG_DEBUG_KMEMLEAK=y$/d' \
+	    -e 's/^CONFIG_KASAN=y$/CONFIG_KCSAN=y/' -e '/^CONFIG_KASAN_/d' \
+	    -e '/^CONFIG_DEBUG_KMEMLEAK=y$/d' \
 	    "$top/.kunitconfig" > "$cfg"
 	prefix=kunit-rt
 	;;
