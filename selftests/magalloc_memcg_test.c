@@ -206,8 +206,31 @@ static int accounted(void)
 	return now < base + (2LL << 20) ? 0 : 7;
 }
 
+/*
+ * Rows of the memory cgroups' table at the end of debugfs "stats" (one
+ * per cgroup set), or -1 if there is no such table.
+ */
+static int memcg_sets(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/magalloc/stats", "re");
+	char line[256];
+	int rows = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "memcg ", 6))
+			rows = 0;
+		else if (rows >= 0 && line[0] >= '0' && line[0] <= '9')
+			rows++;
+	}
+	fclose(f);
+	return rows;
+}
+
 TEST(kernel_objects_charged_and_limited)
 {
+	int i, sets;
 	pid_t pid;
 	int st;
 
@@ -224,7 +247,16 @@ TEST(kernel_objects_charged_and_limited)
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	ASSERT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(0, WEXITSTATUS(st));
-	rmdir(CG_ACCT);
+	/*
+	 * The cgroup goes: the trim frees its set (and its reference to the
+	 * cgroup) once the cgroup is offline and its objects are gone.
+	 */
+	EXPECT_LT(0, memcg_sets());
+	ASSERT_EQ(0, rmdir(CG_ACCT));
+	for (i = 0; i < 100 && (sets = memcg_sets()) > 0; i++)
+		usleep(100000);
+	printf("# %d cgroup sets left %d ms after the cgroup was removed\n", sets, i * 100);
+	EXPECT_EQ(0, sets);
 }
 
 TEST_HARNESS_MAIN
