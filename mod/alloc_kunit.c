@@ -1182,8 +1182,8 @@ static void gfp_fragmentation_falls_back(struct kunit *test)
 /*
  * __GFP_ACCOUNT where the kernel charges no cgroup (this KUnit thread has
  * no mm and no active cgroup: the root's): the ordinary pools serve it,
- * small, large and bulk alike.  Typed caches refuse it.  (Charging a
- * cgroup is tested from userspace: magalloc_memcg_test.)
+ * small, large, bulk and typed caches alike.  (Charging a cgroup is
+ * tested from userspace: magalloc_memcg_test.)
  */
 static void gfp_account_uncharged(struct kunit *test)
 {
@@ -1205,7 +1205,10 @@ static void gfp_account_uncharged(struct kunit *test)
 	mag_free_bulk(8, objs);
 	mag_free(q);
 	mag_free(p);
-	KUNIT_EXPECT_NULL(test, mag_cache_alloc(cache, GFP_KERNEL_ACCOUNT));
+	p = mag_cache_alloc(cache, GFP_KERNEL_ACCOUNT);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	KUNIT_EXPECT_PTR_EQ(test, mag_span_of(p)->pool, (struct mag_pool *)cache);
+	mag_cache_free(cache, p);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&mag_bad_frees), bad);
 }
 

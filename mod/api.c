@@ -15,6 +15,7 @@
  * constructor do neither.
  */
 #include <linux/export.h>
+#include <linux/idr.h>
 #include <linux/mm.h>
 #include <linux/sizes.h>
 #include <linux/module.h>
@@ -29,6 +30,9 @@
 #undef mag_free
 
 struct mag_pool mag_generic[MAG_NR_CLASSES];
+
+/* Typed caches' pool ids (struct mag_pool @id), after the classes'. */
+static DEFINE_IDA(mag_cache_ida);
 
 /* Per node, [nr_node_ids]: the per-CPU arrays of the generic pools' magazines. */
 static struct mag_cpu __percpu **mag_generic_cpu;
@@ -493,6 +497,7 @@ struct mag_cache *mag_cache_create(const char *name, unsigned int size,
 {
 	struct mag_cache *cache;
 	unsigned int cls;
+	int ret;
 
 	if (!name || !size || size > MAG_MAX_SMALL || flags ||
 	    (align & (align - 1)) || align > MAG_MAX_SMALL)
@@ -507,8 +512,15 @@ struct mag_cache *mag_cache_create(const char *name, unsigned int size,
 	if (!cache)
 		return NULL;
 	cache->flags = flags;
+	ret = ida_alloc_min(&mag_cache_ida, MAG_NR_CLASSES, GFP_KERNEL);
+	if (ret < 0) {
+		kfree(cache);
+		return NULL;
+	}
+	cache->pool.id = ret;
 	name = kstrdup_const(name, GFP_KERNEL);
 	if (!name || pool_init(&cache->pool, name, cls, ctor)) {
+		ida_free(&mag_cache_ida, cache->pool.id);
 		kfree_const(name);
 		kfree(cache);
 		return NULL;
@@ -520,19 +532,32 @@ struct mag_cache *mag_cache_create(const char *name, unsigned int size,
 }
 EXPORT_SYMBOL_GPL(mag_cache_create);
 
+/* Refused zones, and __GFP_ACCOUNT (see alloc_other()). */
+static noinline void *cache_alloc_other(struct mag_cache *cache, gfp_t gfp)
+{
+	void *obj;
+
+	if (gfp & MAG_GFP_REFUSED)
+		return NULL;
+	mag_might_alloc(gfp);
+	if (mag_memcg_cache_alloc(&cache->pool, gfp, &obj))
+		return obj;
+	return pool_alloc(&cache->pool, gfp & ~__GFP_ACCOUNT);
+}
+
 /**
  * mag_cache_alloc() - allocate an object from a typed cache
  * @cache: the cache
  * @gfp: allocation flags, as for mag_alloc(); __GFP_ZERO is ignored for
- *	caches with a constructor, as by SLUB; __GFP_ACCOUNT gets NULL
- *	(typed caches have no per-cgroup pools yet)
+ *	caches with a constructor, as by SLUB; __GFP_ACCOUNT charges the
+ *	object to the caller's memory cgroup, as for mag_alloc()
  *
  * Return: the object, or NULL.
  */
 void *mag_cache_alloc(struct mag_cache *cache, gfp_t gfp)
 {
 	if (unlikely(gfp & MAG_GFP_DIVERT))
-		return NULL;
+		return cache_alloc_other(cache, gfp);
 	mag_might_alloc(gfp);
 	return pool_alloc(&cache->pool, gfp);
 }
@@ -553,7 +578,7 @@ void mag_cache_free(struct mag_cache *cache, void *obj)
 
 	if (static_branch_unlikely(&mag_debug_key) && !ZERO_OR_NULL_PTR(obj)) {
 		s = mag_span_of(obj);
-		if (!s || s->pool != &cache->pool) {
+		if (!s || (s->pool != &cache->pool && s->pool->parent != &cache->pool)) {
 			mag_report_bad_free(obj, "not an object of this cache");
 			return;
 		}
@@ -577,6 +602,8 @@ void mag_cache_destroy(struct mag_cache *cache)
 
 	if (!cache)
 		return;
+	/* its memory cgroups' pools first: they report what they keep */
+	mag_memcg_cache_gone(&cache->pool);
 	mutex_lock(&mag_pools_mutex);
 	list_del(&cache->pool.link);
 	live = pool_drain(&cache->pool);
@@ -588,6 +615,7 @@ void mag_cache_destroy(struct mag_cache *cache)
 		return;
 	}
 	mutex_unlock(&mag_pools_mutex);
+	ida_free(&mag_cache_ida, cache->pool.id);
 	pool_destroy(&cache->pool);
 	kfree(cache);
 }
@@ -628,6 +656,7 @@ int mag_api_init(void)
 	for (cls = 1; cls < MAG_NR_CLASSES; cls++) {
 		snprintf(names[cls], sizeof(names[cls]), "mag-%u", mag_class_size[cls]);
 		mag_generic[cls].generic = true;
+		mag_generic[cls].id = cls;
 		if (pool_init(&mag_generic[cls], names[cls], cls, NULL))
 			goto fail;
 		list_add_tail(&mag_generic[cls].link, &mag_pools);
@@ -653,6 +682,7 @@ void mag_api_exit(void)
 			kfree(container_of(pool, struct mag_cache, pool));
 	}
 	mutex_unlock(&mag_pools_mutex);
+	ida_destroy(&mag_cache_ida);
 	for_each_possible_cpu(cpu)
 		per_cpu(mag_front, cpu).local = NULL;
 	if (mag_generic_cpu)

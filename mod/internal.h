@@ -183,7 +183,13 @@ struct mag_central {
  * @ctor: constructor run on every object of a new span
  * @central: per node, [nr_node_ids]
  * @name: for reports
- * @link: in mag_pools
+ * @link: in mag_pools (a memory cgroup's pool: in its set's zombies, if
+ *	its cache was destroyed with objects left)
+ * @id: the size class for a generic pool; for a typed cache a number of
+ *	its own, from MAG_NR_CLASSES up; for a memory cgroup's pool, that of
+ *	@parent (the key of the cgroup's pools, memcg.c)
+ * @parent: for a memory cgroup's pool, the ordinary pool whose objects
+ *	it holds when charged; else NULL
  */
 struct mag_pool {
 	struct mag_cpu __percpu **cpu;
@@ -196,6 +202,8 @@ struct mag_pool {
 	struct mag_central **central;
 	const char *name;
 	struct list_head link;
+	unsigned int id;
+	struct mag_pool *parent;
 } ____cacheline_aligned;
 
 /*
@@ -451,6 +459,8 @@ void mag_stress_debugfs(struct dentry *dir);
 
 /* memcg.c: __GFP_ACCOUNT */
 bool mag_memcg_alloc(size_t size, gfp_t gfp, int node, void **objp);
+bool mag_memcg_cache_alloc(struct mag_pool *parent, gfp_t gfp, void **objp);
+void mag_memcg_cache_gone(struct mag_pool *parent);
 void mag_memcg_trim(bool all);
 void mag_memcg_show(struct seq_file *m);
 void mag_memcg_debugfs(struct dentry *dir);

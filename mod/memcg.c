@@ -13,7 +13,8 @@
  *
  * So each memory cgroup that makes an accounted request gets a struct
  * mag_memcg: a page heap per node whose arenas are charged to it, and,
- * per size class, a pool whose spans come from those heaps.  Accounted
+ * per generic pool (size class) and typed cache it asks of, a pool whose
+ * spans come from those heaps (a typed cache's runs its constructor).  Accounted
  * objects never enter per-CPU magazines (a magazine would hand one
  * cgroup's object to another): they are taken from and freed to their
  * pool's central list, a spinlock per operation, as SLUB's slow path is.
@@ -33,15 +34,18 @@
  * interrupts outside set_active_memcg(), kernels without memcg or with
  * cgroup.memory=nokmem.  __GFP_NOFAIL at memory.max is served from the
  * unaccounted pools (the kernel forces such a charge past the limit;
- * magalloc cannot).  Typed caches refuse __GFP_ACCOUNT (NULL): there are
- * no per-cgroup typed pools yet.
+ * magalloc cannot).  A typed cache destroyed with charged objects left
+ * reports them; their pool stays, off the lookup, until the cgroup's set
+ * goes.
  *
  * Lifetime: sets are found by memcg ID in an xarray, under SRCU (an
  * allocation may sleep while it uses one).  The trim unregisters the set
  * of a cgroup that went offline, waits for SRCU readers, and frees it
  * once its last object is gone, dropping its reference to the cgroup.
- * mag_memcg_lock protects the list of sets; mag_memcg_mutex serializes
- * the trim and unload.  Neither nests with the central or heap locks.
+ * Every set, registered or not, is also in mag_memcg_all (an allocating
+ * xarray: walked under RCU while allocations add to it).  mag_memcg_mutex
+ * serializes the trim, cache destruction and unload, which alone remove
+ * sets and pools; it is held across no spinlock and nests with no lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -63,23 +67,26 @@
  * @memcg: the cgroup (a reference is held)
  * @id: its memcg ID, the registry key
  * @registered: found by lookups (false once the cgroup is offline)
- * @link: in mag_memcg_list
+ * @slot: its index in mag_memcg_all
  * @heaps: per node, [nr_node_ids], whose arenas are charged to @memcg
- * @pools: per size class, made at the first request of that class
+ * @pools: by the id of the pool they shadow (struct mag_pool @id), made
+ *	at the first request of that pool
+ * @zombies: pools of destroyed typed caches that still hold objects
+ *	(under mag_memcg_mutex)
  */
 struct mag_memcg {
 	struct mem_cgroup *memcg;
 	unsigned short id;
 	bool registered;
-	struct list_head link;
+	u32 slot;
 	struct mag_heap **heaps;
-	struct mag_pool *pools[MAG_NR_CLASSES];
+	struct xarray pools;
+	struct list_head zombies;
 };
 
 static DEFINE_XARRAY_FLAGS(mag_memcg_registry, XA_FLAGS_LOCK_IRQ);
 DEFINE_STATIC_SRCU(mag_memcg_srcu);
-static LIST_HEAD(mag_memcg_list);
-static DEFINE_SPINLOCK(mag_memcg_lock);	/* protects mag_memcg_list */
+static DEFINE_XARRAY_FLAGS(mag_memcg_all, XA_FLAGS_LOCK_IRQ | XA_FLAGS_ALLOC);
 static DEFINE_MUTEX(mag_memcg_mutex);	/* serializes trim and unload */
 
 /*
@@ -103,17 +110,23 @@ static struct mem_cgroup *charged_memcg(void)
 	return memcg;
 }
 
+static void pool_free(struct mag_pool *pool)
+{
+	mag_central_destroy(pool);
+	kfree(pool);
+}
+
 static void set_free(struct mag_memcg *set)
 {
-	unsigned int cls;
+	struct mag_pool *pool, *tmp;
+	unsigned long id;
 	int node;
 
-	for (cls = 1; cls < MAG_NR_CLASSES; cls++) {
-		if (!set->pools[cls])
-			continue;
-		mag_central_destroy(set->pools[cls]);
-		kfree(set->pools[cls]);
-	}
+	xa_for_each(&set->pools, id, pool)
+		pool_free(pool);
+	xa_destroy(&set->pools);
+	list_for_each_entry_safe(pool, tmp, &set->zombies, link)
+		pool_free(pool);
 	if (set->heaps) {
 		for_each_node(node)
 			if (set->heaps[node])
@@ -128,7 +141,7 @@ static struct mag_memcg *set_create(struct mem_cgroup *memcg, gfp_t gfp)
 {
 	struct mag_memcg *set;
 	unsigned long flags;
-	int node;
+	int node, ret;
 
 	set = kzalloc(sizeof(*set), mag_meta_gfp(gfp));
 	if (!set)
@@ -136,6 +149,8 @@ static struct mag_memcg *set_create(struct mem_cgroup *memcg, gfp_t gfp)
 	css_get(&memcg->css);
 	set->memcg = memcg;
 	set->id = mem_cgroup_id(memcg);
+	xa_init_flags(&set->pools, XA_FLAGS_LOCK_IRQ);
+	INIT_LIST_HEAD(&set->zombies);
 	set->heaps = kcalloc(nr_node_ids, sizeof(*set->heaps), mag_meta_gfp(gfp));
 	if (!set->heaps)
 		goto fail;
@@ -145,9 +160,11 @@ static struct mag_memcg *set_create(struct mem_cgroup *memcg, gfp_t gfp)
 			goto fail;
 		set->heaps[node]->memcg = memcg;
 	}
-	spin_lock_irqsave(&mag_memcg_lock, flags);
-	list_add_tail(&set->link, &mag_memcg_list);
-	spin_unlock_irqrestore(&mag_memcg_lock, flags);
+	xa_lock_irqsave(&mag_memcg_all, flags);
+	ret = __xa_alloc(&mag_memcg_all, &set->slot, set, xa_limit_32b, mag_meta_gfp(gfp));
+	xa_unlock_irqrestore(&mag_memcg_all, flags);
+	if (ret)
+		goto fail;
 	return set;
 fail:
 	set_free(set);
@@ -192,36 +209,43 @@ static struct mag_memcg *set_get(struct mem_cgroup *memcg, gfp_t gfp)
 	return NULL;
 }
 
-/* The set's pool of size class @cls, made at its first use. */
-static struct mag_pool *set_pool(struct mag_memcg *set, unsigned int cls, gfp_t gfp)
+/* The set's pool shadowing @parent, made at its first use. */
+static struct mag_pool *set_pool(struct mag_memcg *set, struct mag_pool *parent, gfp_t gfp)
 {
-	struct mag_pool *pool = READ_ONCE(set->pools[cls]), *old;
+	struct mag_pool *pool = xa_load(&set->pools, parent->id), *old;
+	unsigned long flags;
 
 	if (pool)
 		return pool;
 	pool = kzalloc(sizeof(*pool), mag_meta_gfp(gfp));
 	if (!pool)
 		return NULL;
-	pool->name = mag_generic[cls].name;
-	pool->cls = cls;
-	pool->size = mag_class_size[cls];
-	pool->init = true;
+	pool->name = parent->name;
+	pool->cls = parent->cls;
+	pool->size = parent->size;
+	pool->init = parent->init;
+	pool->ctor = parent->ctor;
+	pool->id = parent->id;
+	pool->parent = parent;
 	INIT_LIST_HEAD(&pool->link);
 	/* no pool->cpu: its spans point the free fast path at the sentinel */
 	if (mag_central_init(pool, set->heaps, gfp)) {
 		kfree(pool);
 		return NULL;
 	}
-	old = cmpxchg(&set->pools[cls], NULL, pool);
+	xa_lock_irqsave(&set->pools, flags);
+	old = __xa_cmpxchg(&set->pools, parent->id, NULL, pool, mag_meta_gfp(gfp));
+	xa_unlock_irqrestore(&set->pools, flags);
 	if (old) {
-		mag_central_destroy(pool);
-		kfree(pool);
-		return old;
+		pool_free(pool);
+		return xa_is_err(old) ? NULL : old;
 	}
 	return pool;
 }
 
-static void *set_alloc(struct mag_memcg *set, size_t size, gfp_t gfp, int node)
+/* An object of @parent's (or, without, a large one) charged to @set. */
+static void *set_alloc(struct mag_memcg *set, struct mag_pool *parent, size_t size,
+		       gfp_t gfp, int node)
 {
 	struct mag_central *c;
 	struct mag_pool *pool;
@@ -231,9 +255,9 @@ static void *set_alloc(struct mag_memcg *set, size_t size, gfp_t gfp, int node)
 		node = mag_home_node();
 	/* __GFP_NOFAIL is the caller's: at memory.max this would never end */
 	gfp &= ~__GFP_NOFAIL;
-	if (size > MAG_MAX_SMALL)
+	if (!parent)
 		return mag_large_alloc_from(set->heaps, size, gfp, node);
-	pool = set_pool(set, mag_size_class(size), gfp);
+	pool = set_pool(set, parent, gfp);
 	if (!pool)
 		return NULL;
 	c = pool->central[node];
@@ -242,9 +266,27 @@ static void *set_alloc(struct mag_memcg *set, size_t size, gfp_t gfp, int node)
 		obj = mag_central_alloc_one(c);
 	if (!obj)
 		obj = mag_alloc_elsewhere(pool, gfp, node);
-	if (obj && want_init_on_alloc(gfp))
+	if (obj && pool->init && want_init_on_alloc(gfp))
 		memset(obj, 0, pool->size);
 	return obj;
+}
+
+/* Allocate for the cgroup the kernel would charge; see mag_memcg_alloc(). */
+static bool charged_alloc(struct mag_pool *parent, size_t size, gfp_t gfp, int node,
+			  void **objp)
+{
+	struct mem_cgroup *memcg = charged_memcg();
+	struct mag_memcg *set;
+	int idx;
+
+	if (!memcg)
+		return false;
+	idx = srcu_read_lock(&mag_memcg_srcu);
+	set = set_get(memcg, gfp);
+	*objp = set ? set_alloc(set, parent, size, gfp, node) : NULL;
+	srcu_read_unlock(&mag_memcg_srcu, idx);
+	css_put(&memcg->css);
+	return *objp || !(gfp & __GFP_NOFAIL);
 }
 
 /**
@@ -260,54 +302,122 @@ static void *set_alloc(struct mag_memcg *set, size_t size, gfp_t gfp, int node)
  */
 bool mag_memcg_alloc(size_t size, gfp_t gfp, int node, void **objp)
 {
-	struct mem_cgroup *memcg = charged_memcg();
-	struct mag_memcg *set;
-	int idx;
+	struct mag_pool *parent = NULL;
 
-	if (!memcg)
-		return false;
-	idx = srcu_read_lock(&mag_memcg_srcu);
-	set = set_get(memcg, gfp);
-	*objp = set ? set_alloc(set, size, gfp, node) : NULL;
-	srcu_read_unlock(&mag_memcg_srcu, idx);
-	css_put(&memcg->css);
-	return *objp || !(gfp & __GFP_NOFAIL);
+	if (size <= MAG_MAX_SMALL)
+		parent = &mag_generic[mag_size_class(size)];
+	return charged_alloc(parent, size, gfp, node, objp);
 }
 
-static unsigned long set_live(struct mag_memcg *set)
+/**
+ * mag_memcg_cache_alloc() - an accounted object of a typed cache
+ * @parent: the cache's pool
+ * @gfp: allocation flags, with __GFP_ACCOUNT
+ * @objp: the object, or NULL, when the answer is true
+ *
+ * Return: as mag_memcg_alloc().
+ */
+bool mag_memcg_cache_alloc(struct mag_pool *parent, gfp_t gfp, void **objp)
+{
+	return charged_alloc(parent, parent->size, gfp, NUMA_NO_NODE, objp);
+}
+
+static unsigned long pool_live(struct mag_pool *pool)
 {
 	unsigned long live = 0;
-	unsigned int cls;
 	int node;
 
-	struct mag_pool *pool;
+	for_each_node(node)
+		live += mag_central_live(pool->central[node]);
+	return live;
+}
 
-	for (cls = 1; cls < MAG_NR_CLASSES; cls++) {
-		pool = READ_ONCE(set->pools[cls]);
-		if (pool)
-			for_each_node(node)
-				live += mag_central_live(pool->central[node]);
+static void pool_trim(struct mag_pool *pool)
+{
+	int node;
+
+	for_each_node(node)
+		mag_central_trim(pool->central[node], true, UINT_MAX);
+}
+
+/**
+ * mag_memcg_cache_gone() - a typed cache is being destroyed
+ * @parent: its pool
+ *
+ * Its pools in every cgroup's set go: freed if empty, else reported and
+ * kept (off the lookup) until the set goes.
+ *
+ * Context: process context, may sleep.
+ */
+void mag_memcg_cache_gone(struct mag_pool *parent)
+{
+	struct mag_pool *pool[16];
+	struct mag_memcg *set[16];
+	unsigned long live, slot;
+	unsigned int n, i;
+	struct mag_memcg *s;
+
+	mutex_lock(&mag_memcg_mutex);
+again:
+	n = 0;
+	xa_for_each(&mag_memcg_all, slot, s) {
+		if (n == ARRAY_SIZE(pool))
+			break;
+		pool[n] = xa_erase_irq(&s->pools, parent->id);
+		if (pool[n])
+			set[n++] = s;
 	}
+	if (!n) {
+		mutex_unlock(&mag_memcg_mutex);
+		return;
+	}
+	/* No allocation can be using them once the readers are gone. */
+	synchronize_srcu(&mag_memcg_srcu);
+	for (i = 0; i < n; i++) {
+		pool_trim(pool[i]);
+		live = pool_live(pool[i]);
+		if (!live) {
+			pool_free(pool[i]);
+			continue;
+		}
+		pr_err("cache %s destroyed with %lu objects charged to memory cgroup %u; their memory is kept until the cgroup goes\n",
+		       parent->name, live, set[i]->id);
+		list_add(&pool[i]->link, &set[i]->zombies);
+	}
+	goto again;
+}
+
+/* mag_memcg_mutex held (the zombies). */
+static unsigned long set_live(struct mag_memcg *set)
+{
+	unsigned long live = 0, id;
+	struct mag_pool *pool;
+	int node;
+
+	xa_for_each(&set->pools, id, pool)
+		live += pool_live(pool);
+	list_for_each_entry(pool, &set->zombies, link)
+		live += pool_live(pool);
 	for_each_node(node)
 		live += READ_ONCE(set->heaps[node]->large_pages);
 	return live;
 }
 
-/* Empty spans to the heaps, free arenas to the kernel (uncharged). */
+/*
+ * Empty spans to the heaps, free arenas to the kernel (uncharged).
+ * mag_memcg_mutex held: pools are made concurrently by allocations, but
+ * taken away only under it.
+ */
 static void set_trim(struct mag_memcg *set)
 {
-	unsigned int cls;
+	struct mag_pool *pool;
+	unsigned long id;
 	int node;
 
-	struct mag_pool *pool;
-
-	for (cls = 1; cls < MAG_NR_CLASSES; cls++) {
-		/* made concurrently by allocations, never taken away */
-		pool = READ_ONCE(set->pools[cls]);
-		if (pool)
-			for_each_node(node)
-				mag_central_trim(pool->central[node], true, UINT_MAX);
-	}
+	xa_for_each(&set->pools, id, pool)
+		pool_trim(pool);
+	list_for_each_entry(pool, &set->zombies, link)
+		pool_trim(pool);
 	for_each_node(node)
 		mag_heap_release(set->heaps[node], 0);
 }
@@ -320,14 +430,13 @@ static void set_trim(struct mag_memcg *set)
  */
 void mag_memcg_trim(bool all)
 {
-	struct mag_memcg *set, *tmp;
-	unsigned long flags, live;
-	LIST_HEAD(dead);
+	unsigned long flags, live, slot;
 	bool unregistered = false;
+	struct mag_memcg *set;
 
 	mutex_lock(&mag_memcg_mutex);
-	/* Sets are added at the tail, concurrently; only this removes them. */
-	list_for_each_entry(set, &mag_memcg_list, link) {
+	/* Allocations add sets concurrently; only this mutex's holders remove them. */
+	xa_for_each(&mag_memcg_all, slot, set) {
 		set_trim(set);
 		if (!READ_ONCE(set->registered) || (!all && mem_cgroup_online(set->memcg)))
 			continue;
@@ -339,8 +448,7 @@ void mag_memcg_trim(bool all)
 	}
 	if (unregistered)
 		synchronize_srcu(&mag_memcg_srcu);
-	spin_lock_irqsave(&mag_memcg_lock, flags);
-	list_for_each_entry_safe(set, tmp, &mag_memcg_list, link) {
+	xa_for_each(&mag_memcg_all, slot, set) {
 		if (READ_ONCE(set->registered))
 			continue;
 		/* No lookup finds it now: only frees of its objects remain. */
@@ -350,10 +458,7 @@ void mag_memcg_trim(bool all)
 		if (live)
 			pr_err("memcg %u: %lu objects and large pages still allocated at unload; freed\n",
 			       set->id, live);
-		list_move(&set->link, &dead);
-	}
-	spin_unlock_irqrestore(&mag_memcg_lock, flags);
-	list_for_each_entry_safe(set, tmp, &dead, link) {
+		xa_erase_irq(&mag_memcg_all, slot);
 		set_trim(set);
 		set_free(set);
 	}
@@ -366,14 +471,13 @@ void mag_memcg_trim(bool all)
  */
 void mag_memcg_show(struct seq_file *m)
 {
+	unsigned long arenas, slot;
 	struct mag_memcg *set;
-	unsigned long arenas;
 	int node;
 
 	mutex_lock(&mag_memcg_mutex);
 	seq_puts(m, "memcg online registered arenas live\n");
-	/* stable: only the trim, excluded by the mutex, removes sets */
-	list_for_each_entry(set, &mag_memcg_list, link) {
+	xa_for_each(&mag_memcg_all, slot, set) {
 		arenas = 0;
 		for_each_node(node)
 			arenas += READ_ONCE(set->heaps[node]->nr_arenas);
@@ -390,6 +494,15 @@ bool mag_memcg_alloc(size_t size, gfp_t gfp, int node, void **objp)
 	return false;
 }
 
+bool mag_memcg_cache_alloc(struct mag_pool *parent, gfp_t gfp, void **objp)
+{
+	return false;
+}
+
+void mag_memcg_cache_gone(struct mag_pool *parent)
+{
+}
+
 void mag_memcg_trim(bool all)
 {
 }
@@ -403,15 +516,19 @@ void mag_memcg_show(struct seq_file *m)
 /*
  * debugfs "account": accounted allocations for userspace tests.  Each
  * write of "SIZE COUNT" allocates COUNT objects of SIZE bytes with
- * GFP_KERNEL_ACCOUNT, charged to the writer's cgroup, and keeps them
- * until the file is closed; a write that cannot get them all fails with
- * ENOMEM and keeps those it got.  Objects are chained through their first
- * word.  The file's position counts the objects held.
+ * mag_alloc(GFP_KERNEL_ACCOUNT), charged to the writer's cgroup, and
+ * keeps them until the file is closed; "SIZE COUNT cache" does the same
+ * with mag_cache_alloc() from a typed cache of SIZE bytes the file makes
+ * at its first such write (one size per file).  A write that cannot get
+ * them all fails with ENOMEM and keeps those it got.  Objects are chained
+ * through their first word.  Reading gives the count held.
  */
 struct account_file {
-	struct mutex lock;	/* protects the chain */
+	struct mutex lock;	/* protects everything below */
 	void *head;
 	unsigned long held;
+	struct mag_cache *cache;
+	unsigned long cache_size;
 };
 
 static int account_open(struct inode *inode, struct file *f)
@@ -434,6 +551,7 @@ static int account_release(struct inode *inode, struct file *f)
 		next = *(void **)p;
 		mag_free(p);
 	}
+	mag_cache_destroy(af->cache);
 	mutex_destroy(&af->lock);
 	kfree(af);
 	return 0;
@@ -444,7 +562,7 @@ static ssize_t account_write(struct file *f, const char __user *ubuf, size_t len
 {
 	struct account_file *af = f->private_data;
 	unsigned long size, count, i;
-	char buf[48];
+	char buf[48], kind[8] = "";
 	ssize_t ret = len;
 	void *p;
 
@@ -453,12 +571,21 @@ static ssize_t account_write(struct file *f, const char __user *ubuf, size_t len
 	if (copy_from_user(buf, ubuf, len))
 		return -EFAULT;
 	buf[len] = 0;
-	if (sscanf(buf, "%lu %lu", &size, &count) != 2 || size < sizeof(void *) ||
-	    size > MAG_LARGE_MAX || count > (1UL << 20))
+	if (sscanf(buf, "%lu %lu %7s", &size, &count, kind) < 2 || size < sizeof(void *) ||
+	    size > MAG_LARGE_MAX || count > (1UL << 20) || (*kind && strcmp(kind, "cache")))
 		return -EINVAL;
 	mutex_lock(&af->lock);
+	if (*kind && !af->cache) {
+		af->cache = mag_cache_create("magalloc-account", size, 0, 0, NULL);
+		af->cache_size = size;
+	}
+	if (*kind && (!af->cache || af->cache_size != size)) {
+		mutex_unlock(&af->lock);
+		return af->cache ? -EINVAL : -ENOMEM;
+	}
 	for (i = 0; i < count; i++) {
-		p = mag_alloc(size, GFP_KERNEL_ACCOUNT);
+		p = *kind ? mag_cache_alloc(af->cache, GFP_KERNEL_ACCOUNT) :
+			    mag_alloc(size, GFP_KERNEL_ACCOUNT);
 		if (!p) {
 			ret = -ENOMEM;
 			break;

@@ -151,8 +151,11 @@ static long long held_objects(int fd)
 	return atoll(buf);
 }
 
-/* In CG_ACCT; the exit status: 0, 10 to skip, or the failed step. */
-static int accounted(void)
+/*
+ * In CG_ACCT, with mag_alloc() or, @kind " cache", a typed cache; the exit
+ * status: 0, 10 to skip, or the failed step.
+ */
+static int accounted(const char *kind)
 {
 	long long base, held, full, limit, objs, now;
 	char cmd[64];
@@ -164,7 +167,7 @@ static int accounted(void)
 	if (fd < 0)
 		return 10;
 	base = read_ll(CG_ACCT "/memory.current");
-	snprintf(cmd, sizeof(cmd), "1024 %lu", ACCT_HELD / 1024);
+	snprintf(cmd, sizeof(cmd), "1024 %lu%s", ACCT_HELD / 1024, kind);
 	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
 		return 2;
 	held = read_ll(CG_ACCT "/memory.current");
@@ -173,25 +176,25 @@ static int accounted(void)
 	if (held - base < (long long)ACCT_HELD)
 		return 3;
 
-	/* A limit ACCT_ROOM above: 16 MiB more of 4 KiB objects must fail. */
+	/* A limit ACCT_ROOM above: twice as much more must fail. */
 	limit = held + ACCT_ROOM;
 	snprintf(cmd, sizeof(cmd), "%lld", limit);
 	if (write_str(CG_ACCT "/memory.max", cmd))
 		return 4;
-	snprintf(cmd, sizeof(cmd), "4096 %lu", 2 * ACCT_ROOM / 4096);
+	snprintf(cmd, sizeof(cmd), "1024 %lu%s", 2 * ACCT_ROOM / 1024, kind);
 	errno = 0;
 	if (write(fd, cmd, strlen(cmd)) >= 0 || errno != ENOMEM)
 		return 5;
 	objs = held_objects(fd) - ACCT_HELD / 1024;
 	full = read_ll(CG_ACCT "/memory.current");
-	printf("# with memory.max %lld: refused after %lld more 4 KiB objects,\n"
+	printf("# with memory.max %lld: refused after %lld more 1 KiB objects,\n"
 	       "# memory.current %lld\n", limit, objs, full);
 	/*
 	 * Refused near the limit: everything held fits under it, and at most
 	 * two arenas' worth (2 MiB each) of room was left unused.
 	 */
-	if (objs <= 0 || (long long)ACCT_HELD + objs * 4096 > limit - base ||
-	    objs * 4096 < (long long)ACCT_ROOM - (4LL << 20) || full > limit)
+	if (objs <= 0 || (long long)ACCT_HELD + objs * 1024 > limit - base ||
+	    objs * 1024 < (long long)ACCT_ROOM - (4LL << 20) || full > limit)
 		return 6;
 
 	/* Freed: the trim gives the cgroup's arenas back within a period. */
@@ -228,7 +231,12 @@ static int memcg_sets(void)
 	return rows;
 }
 
-TEST(kernel_objects_charged_and_limited)
+/*
+ * In a cgroup of its own, accounted(@kind); then the cgroup goes, and the
+ * trim frees its set (and its reference to the cgroup) once the cgroup is
+ * offline and its objects are gone.
+ */
+static void charged_and_limited(struct __test_metadata *_metadata, const char *kind)
 {
 	int i, sets;
 	pid_t pid;
@@ -243,20 +251,26 @@ TEST(kernel_objects_charged_and_limited)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
-		_exit(accounted());
+		_exit(accounted(kind));
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	ASSERT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(0, WEXITSTATUS(st));
-	/*
-	 * The cgroup goes: the trim frees its set (and its reference to the
-	 * cgroup) once the cgroup is offline and its objects are gone.
-	 */
 	EXPECT_LT(0, memcg_sets());
 	ASSERT_EQ(0, rmdir(CG_ACCT));
 	for (i = 0; i < 100 && (sets = memcg_sets()) > 0; i++)
 		usleep(100000);
 	printf("# %d cgroup sets left %d ms after the cgroup was removed\n", sets, i * 100);
 	EXPECT_EQ(0, sets);
+}
+
+TEST(kernel_objects_charged_and_limited)
+{
+	charged_and_limited(_metadata, "");
+}
+
+TEST(cache_objects_charged_and_limited)
+{
+	charged_and_limited(_metadata, " cache");
 }
 
 TEST_HARNESS_MAIN
