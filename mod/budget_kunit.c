@@ -93,6 +93,13 @@ static void limit_grows_from_nothing(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, objs);
 	migrate_disable();
 	pc = mag_local_cpu(pool);
+	/*
+	 * A span with free objects first: a refill that finds none grows the
+	 * central and visits again, and each visit grows the limit.
+	 */
+	objs[0] = mag_alloc(96, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs[0]);
+	mag_free(objs[0]);
 	drain_pool_here(test, pool);
 	KUNIT_EXPECT_EQ(test, pc->limit, 0U);
 	reserved = this_cpu_read(mag_budget.reserved);
@@ -263,6 +270,94 @@ static void small_and_no_budget(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, mag_central_live(pool->central[node]), 0UL);
 }
 
+struct batch {
+	struct mag_pool *pool;
+	unsigned int nr;
+	void **objs;
+	unsigned int limit, rounds;
+};
+
+/* On the CPU it runs on: drain the pool there, then free the batch. */
+static long free_batch_here(void *arg)
+{
+	struct batch *b = arg;
+	unsigned int i;
+
+	if (!mag_slow_enter())
+		return -EBUSY;
+	mag_cpu_drain(b->pool, smp_processor_id(), NUMA_NO_NODE);
+	mag_slow_exit();
+	for (i = 0; i < b->nr; i++)
+		mag_free(b->objs[i]);
+	return 0;
+}
+
+/* On the CPU it runs on: drain the pool there, then allocate one object. */
+static long alloc_one_here(void *arg)
+{
+	struct batch *b = arg;
+	struct mag_cpu *pc;
+
+	if (!mag_slow_enter())
+		return -EBUSY;
+	mag_cpu_drain(b->pool, smp_processor_id(), NUMA_NO_NODE);
+	mag_slow_exit();
+	b->objs[0] = mag_alloc(b->pool->size, GFP_KERNEL);
+	preempt_disable();
+	pc = mag_local_cpu(b->pool);
+	b->limit = pc->limit;
+	b->rounds = pc->loaded->rounds;
+	preempt_enable();
+	return 0;
+}
+
+/*
+ * A full magazine that a CPU with a large limit left in the depot is cut
+ * to the limit of the CPU that takes it: the surplus goes to the spans,
+ * so the taker never holds more than its limit.
+ */
+static void depot_magazine_cut_to_limit(struct kunit *test)
+{
+	struct mag_pool *pool = &mag_generic[mag_size_class(136)];
+	unsigned int m = pool->mag_size, q = DIV_ROUND_UP(m, 4), i;
+	int cpu0, cpu1, node;
+	unsigned long live;
+	struct mag_central *c;
+	struct batch b = { .pool = pool };
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs");
+	cpu0 = cpumask_first(cpu_online_mask);
+	cpu1 = cpumask_next(cpu0, cpu_online_mask);
+	if (cpu_to_mem(cpu0) != cpu_to_mem(cpu1))
+		kunit_skip(test, "needs two CPUs on one node");
+	node = cpu_to_mem(cpu0);
+	c = pool->central[node];
+	b.nr = 3 * m;
+	b.objs = kunit_kcalloc(test, b.nr, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, b.objs);
+	mag_drain_all();
+	for (i = 0; i < b.nr; i++) {
+		b.objs[i] = mag_alloc_node(pool->size, GFP_KERNEL, node);
+		KUNIT_ASSERT_NOT_NULL(test, b.objs[i]);
+	}
+	/* cpu0 frees 3m: its limit grows to m, and full magazines of m go to the depot */
+	KUNIT_ASSERT_EQ(test, work_on_cpu(cpu0, free_batch_here, &b), 0L);
+	KUNIT_ASSERT_GT(test, c->nr_full, 0U);
+	KUNIT_ASSERT_EQ(test, c->full_mags->rounds, m);
+	live = mag_central_live(c);
+	/* cpu1, drained (limit 0), allocates one: it takes that magazine, cut to q */
+	KUNIT_ASSERT_EQ(test, work_on_cpu(cpu1, alloc_one_here, &b), 0L);
+	KUNIT_ASSERT_NOT_NULL(test, b.objs[0]);
+	KUNIT_EXPECT_EQ(test, b.limit, q);
+	KUNIT_EXPECT_EQ(test, b.rounds, q - 1);
+	/* the surplus went back to the spans */
+	KUNIT_EXPECT_EQ(test, mag_central_live(c), live - (m - q));
+	mag_free(b.objs[0]);
+	mag_drain_all();
+	KUNIT_EXPECT_EQ(test, mag_central_live(c), 0UL);
+}
+
 /* A typed cache is outside the budget: full magazines from the start. */
 static void typed_cache_outside_budget(struct kunit *test)
 {
@@ -299,6 +394,7 @@ static struct kunit_case budget_cases[] = {
 	KUNIT_CASE(limit_grows_from_nothing),
 	KUNIT_CASE_SLOW(budget_bounds_parked),
 	KUNIT_CASE(small_and_no_budget),
+	KUNIT_CASE(depot_magazine_cut_to_limit),
 	KUNIT_CASE(typed_cache_outside_budget),
 	{}
 };

@@ -382,6 +382,10 @@ again:
 		}
 		pr_err("cache %s destroyed with %lu objects charged to memory cgroup %u; their memory is kept until the cgroup goes\n",
 		       parent->name, live, set[i]->id);
+		/* nothing of the cache's may be used now: its name, its ctor */
+		pool[i]->name = "(destroyed cache)";
+		pool[i]->ctor = NULL;
+		pool[i]->parent = NULL;
 		list_add(&pool[i]->link, &set[i]->zombies);
 	}
 	goto again;
@@ -520,8 +524,10 @@ void mag_memcg_show(struct seq_file *m)
  * keeps them until the file is closed; "SIZE COUNT cache" does the same
  * with mag_cache_alloc() from a typed cache of SIZE bytes the file makes
  * at its first such write (one size per file).  A write that cannot get
- * them all fails with ENOMEM and keeps those it got.  Objects are chained
- * through their first word.  Reading gives the count held.
+ * them all fails with ENOMEM and keeps those it got.  "destroy" destroys
+ * that typed cache while its objects are still held (they are freed at
+ * close all the same).  Objects are chained through their first word.
+ * Reading gives the count held.
  */
 struct account_file {
 	struct mutex lock;	/* protects everything below */
@@ -571,6 +577,13 @@ static ssize_t account_write(struct file *f, const char __user *ubuf, size_t len
 	if (copy_from_user(buf, ubuf, len))
 		return -EFAULT;
 	buf[len] = 0;
+	if (sysfs_streq(buf, "destroy")) {
+		mutex_lock(&af->lock);
+		mag_cache_destroy(af->cache);
+		af->cache = NULL;
+		mutex_unlock(&af->lock);
+		return len;
+	}
 	if (sscanf(buf, "%lu %lu %7s", &size, &count, kind) < 2 || size < sizeof(void *) ||
 	    size > MAG_LARGE_MAX || count > (1UL << 20) || (*kind && strcmp(kind, "cache")))
 		return -EINVAL;
@@ -580,8 +593,9 @@ static ssize_t account_write(struct file *f, const char __user *ubuf, size_t len
 		af->cache_size = size;
 	}
 	if (*kind && (!af->cache || af->cache_size != size)) {
+		ret = af->cache ? -EINVAL : -ENOMEM;
 		mutex_unlock(&af->lock);
-		return af->cache ? -EINVAL : -ENOMEM;
+		return ret;
 	}
 	for (i = 0; i < count; i++) {
 		p = *kind ? mag_cache_alloc(af->cache, GFP_KERNEL_ACCOUNT) :

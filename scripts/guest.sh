@@ -101,7 +101,7 @@ else
 	qemu+=(-m 2G -smp "$cpus")
 fi
 [ -z "$icount" ] || qemu+=(-icount shift=0)
-qemu+=(-append "console=ttyS0 panic=-1 oops=panic magtest=$mode${steps:+ magrun=$steps} $append")
+qemu+=(-append "console=ttyS0 printk.time=1 panic=-1 oops=panic magtest=$mode${steps:+ magrun=$steps} $append")
 
 if [ -n "$interactive" ]; then
 	exec "${qemu[@]}"

@@ -5,6 +5,7 @@
  * when the heap does.  Needs cgroup2 with the memory controller; skips
  * otherwise.
  */
+#include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -271,6 +272,73 @@ TEST(kernel_objects_charged_and_limited)
 TEST(cache_objects_charged_and_limited)
 {
 	charged_and_limited(_metadata, " cache");
+}
+
+/*
+ * A typed cache destroyed while a cgroup holds charged objects of it: the
+ * destruction reports them, the objects stay good and charged, and freeing
+ * them later gives the charge back; then the cgroup and its set go.
+ */
+static int destroy_with_objects(void)
+{
+	long long base, held, now;
+	char log[1 << 16];
+	const char *cmd = "1024 1024 cache";
+	int fd, n, i;
+
+	if (join(CG_ACCT))
+		return 1;
+	fd = open(ACCT_FILE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 10;
+	base = read_ll(CG_ACCT "/memory.current");
+	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
+		return 2;
+	if (write(fd, "destroy", 7) != 7)
+		return 3;
+	held = read_ll(CG_ACCT "/memory.current");
+	n = klogctl(3, log, sizeof(log) - 1);	/* SYSLOG_ACTION_READ_ALL */
+	log[n > 0 ? n : 0] = 0;
+	printf("# memory.current %lld, then %lld after the cache went with 1 MiB held\n",
+	       base, held);
+	if (held - base < (1LL << 20))
+		return 4;
+	if (!strstr(log, "cache magalloc-account destroyed with 1024 objects charged"))
+		return 5;
+	close(fd);
+	for (i = 0; i < 100; i++) {
+		now = read_ll(CG_ACCT "/memory.current");
+		if (now < base + (1LL << 20))
+			break;
+		usleep(100000);
+	}
+	printf("# after close: memory.current %lld (%d ms)\n", now, i * 100);
+	return now < base + (1LL << 20) ? 0 : 6;
+}
+
+TEST(cache_destroyed_with_charged_objects)
+{
+	int i, sets;
+	pid_t pid;
+	int st;
+
+	if (!setup_cgroup())
+		SKIP(return, "no cgroup2 memory controller");
+	if (mkdir(CG_ACCT, 0755) && errno != EEXIST)
+		SKIP(return, "cannot make %s", CG_ACCT);
+	if (access(ACCT_FILE, W_OK))
+		SKIP(return, "no %s (debugfs)", ACCT_FILE);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(destroy_with_objects());
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+	ASSERT_EQ(0, rmdir(CG_ACCT));
+	for (i = 0; i < 100 && (sets = memcg_sets()) > 0; i++)
+		usleep(100000);
+	EXPECT_EQ(0, sets);
 }
 
 TEST_HARNESS_MAIN
