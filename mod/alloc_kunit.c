@@ -53,7 +53,7 @@ static void check_central(struct kunit *test, struct mag_central *c)
 }
 
 /* mag_cpu_drain() for this CPU, inside a busy region as it requires. */
-static void drain_here(struct kunit *test, struct mag_pool *pool)
+void drain_here(struct kunit *test, struct mag_pool *pool)
 {
 	KUNIT_ASSERT_TRUE(test, mag_slow_enter());
 	mag_cpu_drain(pool, smp_processor_id(), NUMA_NO_NODE);

@@ -15,6 +15,7 @@
 #include <linux/slab.h>
 
 #include "internal.h"
+#include "kunit_util.h"
 
 /* The generic pools' reservation on this CPU, summed from their limits. */
 static unsigned long reserved_here(void)
@@ -50,13 +51,6 @@ static unsigned long parked_here(void)
 static unsigned long budget_bytes(void)
 {
 	return (unsigned long)READ_ONCE(mag_cpu_cache_kib) * SZ_1K;
-}
-
-static void drain_pool_here(struct kunit *test, struct mag_pool *pool)
-{
-	KUNIT_ASSERT_TRUE(test, mag_slow_enter());
-	mag_cpu_drain(pool, smp_processor_id(), NUMA_NO_NODE);
-	mag_slow_exit();
 }
 
 /*
@@ -100,7 +94,7 @@ static void limit_grows_from_nothing(struct kunit *test)
 	objs[0] = mag_alloc(96, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, objs[0]);
 	mag_free(objs[0]);
-	drain_pool_here(test, pool);
+	drain_here(test, pool);
 	KUNIT_EXPECT_EQ(test, pc->limit, 0U);
 	reserved = this_cpu_read(mag_budget.reserved);
 	KUNIT_EXPECT_EQ(test, reserved, reserved_here());
@@ -131,7 +125,7 @@ static void limit_grows_from_nothing(struct kunit *test)
 	KUNIT_EXPECT_LE(test, pc->loaded->rounds, m);
 
 	/* A drain gives the reservation back. */
-	drain_pool_here(test, pool);
+	drain_here(test, pool);
 	KUNIT_EXPECT_EQ(test, pc->limit, 0U);
 	KUNIT_EXPECT_EQ(test, this_cpu_read(mag_budget.reserved), reserved);
 	KUNIT_EXPECT_EQ(test, this_cpu_read(mag_budget.reserved), reserved_here());

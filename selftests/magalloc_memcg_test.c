@@ -233,11 +233,13 @@ static int memcg_sets(void)
 }
 
 /*
- * In a cgroup of its own, accounted(@kind); then the cgroup goes, and the
- * trim frees its set (and its reference to the cgroup) once the cgroup is
- * offline and its objects are gone.
+ * In a child, in a cgroup of its own, @child(@kind) (its exit status: 0
+ * passes); then the cgroup goes, and the trim frees its set (and its
+ * reference to the cgroup) once the cgroup is offline and its objects are
+ * gone.
  */
-static void charged_and_limited(struct __test_metadata *_metadata, const char *kind)
+static void in_own_cgroup(struct __test_metadata *_metadata, int (*child)(const char *),
+			  const char *kind)
 {
 	int i, sets;
 	pid_t pid;
@@ -252,7 +254,7 @@ static void charged_and_limited(struct __test_metadata *_metadata, const char *k
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
-		_exit(accounted(kind));
+		_exit(child(kind));
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	ASSERT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(0, WEXITSTATUS(st));
@@ -266,12 +268,12 @@ static void charged_and_limited(struct __test_metadata *_metadata, const char *k
 
 TEST(kernel_objects_charged_and_limited)
 {
-	charged_and_limited(_metadata, "");
+	in_own_cgroup(_metadata, accounted, "");
 }
 
 TEST(cache_objects_charged_and_limited)
 {
-	charged_and_limited(_metadata, " cache");
+	in_own_cgroup(_metadata, accounted, " cache");
 }
 
 /*
@@ -279,11 +281,10 @@ TEST(cache_objects_charged_and_limited)
  * destruction reports them, the objects stay good and charged, and freeing
  * them later gives the charge back; then the cgroup and its set go.
  */
-static int destroy_with_objects(void)
+static int destroy_with_objects(const char *kind)
 {
 	long long base, held, now;
-	char log[1 << 16];
-	const char *cmd = "1024 1024 cache";
+	char log[1 << 16], cmd[32];
 	int fd, n, i;
 
 	if (join(CG_ACCT))
@@ -292,6 +293,7 @@ static int destroy_with_objects(void)
 	if (fd < 0)
 		return 10;
 	base = read_ll(CG_ACCT "/memory.current");
+	snprintf(cmd, sizeof(cmd), "1024 1024%s", kind);
 	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
 		return 2;
 	if (write(fd, "destroy", 7) != 7)
@@ -318,27 +320,7 @@ static int destroy_with_objects(void)
 
 TEST(cache_destroyed_with_charged_objects)
 {
-	int i, sets;
-	pid_t pid;
-	int st;
-
-	if (!setup_cgroup())
-		SKIP(return, "no cgroup2 memory controller");
-	if (mkdir(CG_ACCT, 0755) && errno != EEXIST)
-		SKIP(return, "cannot make %s", CG_ACCT);
-	if (access(ACCT_FILE, W_OK))
-		SKIP(return, "no %s (debugfs)", ACCT_FILE);
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid)
-		_exit(destroy_with_objects());
-	ASSERT_EQ(pid, waitpid(pid, &st, 0));
-	ASSERT_TRUE(WIFEXITED(st));
-	EXPECT_EQ(0, WEXITSTATUS(st));
-	ASSERT_EQ(0, rmdir(CG_ACCT));
-	for (i = 0; i < 100 && (sets = memcg_sets()) > 0; i++)
-		usleep(100000);
-	EXPECT_EQ(0, sets);
+	in_own_cgroup(_metadata, destroy_with_objects, " cache");
 }
 
 TEST_HARNESS_MAIN
