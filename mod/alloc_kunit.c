@@ -133,12 +133,12 @@ static void magazine_swap_refill_flush(struct kunit *test)
 	migrate_disable();
 	pc = this_cpu_ptr(pool->cpu[numa_mem_id()]);
 	c = pool->central[numa_mem_id()];
-	KUNIT_EXPECT_PTR_EQ(test, pc->loaded, &mag_sentinel);
+	KUNIT_EXPECT_TRUE(test, mag_is_sentinel(pc->loaded));
 
 	/* First allocation: a magazine is made and filled from a span. */
 	objs[0] = mag_cache_alloc(cache, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, objs[0]);
-	KUNIT_ASSERT_PTR_NE(test, pc->loaded, &mag_sentinel);
+	KUNIT_ASSERT_FALSE(test, mag_is_sentinel(pc->loaded));
 	KUNIT_EXPECT_EQ(test, pc->loaded->rounds, m - 1);
 	KUNIT_EXPECT_EQ(test, c->nr_free_objs, mag_class_objects[pool->cls] - m);
 	/* m - 1 more come from the magazine without a slow path */
@@ -157,7 +157,7 @@ static void magazine_swap_refill_flush(struct kunit *test)
 	check_central(test, c);
 	/* Start the free half from a drained CPU: its magazine waits, empty. */
 	drain_here(test, pool);
-	KUNIT_EXPECT_PTR_EQ(test, pc->loaded, &mag_sentinel);
+	KUNIT_EXPECT_TRUE(test, mag_is_sentinel(pc->loaded));
 	KUNIT_EXPECT_EQ(test, c->nr_empty, 1U);
 
 	/* Free: an empty magazine from the depot is loaded and filled... */
@@ -415,11 +415,12 @@ static void numa_placement(struct kunit *test)
 	KUNIT_ASSERT_NE(test, oc.node, cpu_to_mem(other));
 	work_on_cpu(other, free_here, &oc);
 	pc = per_cpu_ptr(pool->cpu[oc.node], other);
-	KUNIT_ASSERT_PTR_NE(test, pc->loaded, &mag_sentinel);
+	KUNIT_ASSERT_FALSE(test, mag_is_sentinel(pc->loaded));
 	KUNIT_EXPECT_EQ(test, pc->loaded->rounds, 1U);
 	KUNIT_EXPECT_PTR_EQ(test, pc->loaded->objs[0], oc.obj);
-	KUNIT_EXPECT_PTR_EQ(test, per_cpu_ptr(pool->cpu[cpu_to_mem(other)], other)->loaded,
-			    &mag_sentinel);
+	/* its own node's magazines took nothing */
+	KUNIT_EXPECT_TRUE(test,
+			  mag_is_sentinel(per_cpu_ptr(pool->cpu[cpu_to_mem(other)], other)->loaded));
 	KUNIT_EXPECT_EQ(test, pool->central[cpu_to_mem(other)]->nr_spans, 0UL);
 
 	/*
@@ -427,9 +428,9 @@ static void numa_placement(struct kunit *test)
 	 * depot (partial: into the spans), as every idle magazine does.
 	 */
 	mag_trim_now();
-	KUNIT_EXPECT_PTR_NE(test, pc->loaded, &mag_sentinel);
+	KUNIT_EXPECT_FALSE(test, mag_is_sentinel(pc->loaded));
 	mag_trim_now();
-	KUNIT_EXPECT_PTR_EQ(test, pc->loaded, &mag_sentinel);
+	KUNIT_EXPECT_TRUE(test, mag_is_sentinel(pc->loaded));
 	mag_drain_all();
 	KUNIT_EXPECT_EQ(test, mag_central_live(pool->central[oc.node]), 0UL);
 	KUNIT_EXPECT_EQ(test, pool->central[cpu_to_mem(other)]->nr_spans, 0UL);
@@ -473,14 +474,14 @@ static void hotplug_flush(struct kunit *test)
 	work_on_cpu(cpu, alloc_here, &oc);
 	KUNIT_ASSERT_NOT_NULL(test, oc.obj);
 	work_on_cpu(cpu, free_here, &oc);
-	KUNIT_ASSERT_PTR_NE(test, pc->loaded, &mag_sentinel);
+	KUNIT_ASSERT_FALSE(test, mag_is_sentinel(pc->loaded));
 	KUNIT_ASSERT_GT(test, pc->loaded->rounds, 0U);
 
 	ret = remove_cpu(cpu);
 	if (ret)
 		kunit_skip(test, "CPU %d cannot go offline: %d", cpu, ret);
-	KUNIT_EXPECT_PTR_EQ(test, pc->loaded, &mag_sentinel);
-	KUNIT_EXPECT_PTR_EQ(test, pc->prev, &mag_sentinel);
+	KUNIT_EXPECT_TRUE(test, mag_is_sentinel(pc->loaded));
+	KUNIT_EXPECT_TRUE(test, mag_is_sentinel(pc->prev));
 	KUNIT_EXPECT_EQ(test, mag_central_live(pool->central[cpu_to_mem(cpu)]), 0UL);
 	KUNIT_ASSERT_EQ(test, add_cpu(cpu), 0);
 
@@ -515,16 +516,16 @@ static void trim_idle_caches(struct kunit *test)
 	migrate_enable();
 	pc = per_cpu_ptr(pool->cpu[cpu_to_mem(cpu)], cpu);
 	c = pool->central[cpu_to_mem(cpu)];
-	KUNIT_ASSERT_PTR_NE(test, pc->loaded, &mag_sentinel);
+	KUNIT_ASSERT_FALSE(test, mag_is_sentinel(pc->loaded));
 	KUNIT_ASSERT_GT(test, c->nr_full, 0U);
 
 	/* First pass: the CPU was busy, keeps its magazines; depot too. */
 	mag_trim_now();
-	KUNIT_EXPECT_PTR_NE(test, pc->loaded, &mag_sentinel);
+	KUNIT_EXPECT_FALSE(test, mag_is_sentinel(pc->loaded));
 	/* Second: idle for a period, drained; the depot's idle ones go. */
 	mag_trim_now();
-	KUNIT_EXPECT_PTR_EQ(test, pc->loaded, &mag_sentinel);
-	KUNIT_EXPECT_PTR_EQ(test, pc->prev, &mag_sentinel);
+	KUNIT_EXPECT_TRUE(test, mag_is_sentinel(pc->loaded));
+	KUNIT_EXPECT_TRUE(test, mag_is_sentinel(pc->prev));
 	mag_trim_now();
 	KUNIT_EXPECT_EQ(test, c->nr_full, 0U);
 	KUNIT_EXPECT_EQ(test, mag_central_live(c), 0UL);
@@ -923,6 +924,80 @@ static void alloc_suite_exit(struct kunit_suite *suite)
 	mag_trim_pause(false);
 }
 
+/*
+ * Every kind of pointer mag_free() must refuse is refused and reported as
+ * what it is, memory intact (mod/hostile.c, which the stock boots run
+ * through debugfs); and an immediate double free, here through
+ * mag_free_bulk(), leaves the object once in the magazine.
+ */
+static void hostile_frees_refused(struct kunit *test)
+{
+	struct mag_pool *pool = &mag_generic[mag_size_class(64)];
+	struct mag_magazine *m;
+	unsigned long dbl;
+	void *objs[2];
+	unsigned int i, seen = 0;
+
+	KUNIT_EXPECT_EQ(test, mag_hostile_run(), 0);
+	dbl = mag_bad_free_count(MAG_BAD_DOUBLE);
+
+	mag_trim_pause(true);
+	migrate_disable();
+	objs[0] = mag_alloc(64, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs[0]);
+	objs[1] = objs[0];
+	mag_free_bulk(2, objs);
+	KUNIT_EXPECT_EQ(test, mag_bad_free_count(MAG_BAD_DOUBLE), dbl + 1);
+	m = mag_local_cpu(pool)->loaded;
+	for (i = 0; i < m->rounds; i++)
+		seen += m->objs[i] == objs[0];
+	KUNIT_EXPECT_LE(test, seen, 1U);
+	migrate_enable();
+	mag_trim_pause(false);
+}
+
+/*
+ * fail_magalloc: with the attribute at probability 100 and times N, the
+ * next N allocations through every entry (inline and exported mag_alloc(),
+ * mag_alloc_node(), mag_cache_alloc(), mag_alloc_bulk()) fail and are
+ * counted, __GFP_NOFAIL ones never do, and then allocations succeed again.
+ */
+static void fault_attr_fails_allocations(struct kunit *test)
+{
+#ifdef CONFIG_FAULT_INJECTION
+	struct mag_cache *cache = test_cache(test, 64, NULL);
+	long injected = atomic_long_read(&mag_injected);
+	int other = next_node_in(mag_home_node(), node_states[N_MEMORY]);
+	struct fault_attr saved = mag_fail_attr;
+	void *objs[4], *p;
+
+	mag_fail_attr.probability = 100;
+	mag_fail_attr.interval = 1;
+	mag_fail_attr.verbose = 0;
+	mag_fail_attr.task_filter = false;
+	atomic_set(&mag_fail_attr.times, 6);
+	KUNIT_EXPECT_NULL(test, mag_alloc(64, GFP_KERNEL));
+	KUNIT_EXPECT_NULL(test, (mag_alloc)(200, GFP_KERNEL));
+	KUNIT_EXPECT_NULL(test, mag_alloc(100000, GFP_KERNEL));
+	KUNIT_EXPECT_NULL(test, mag_alloc_node(64, GFP_KERNEL, other));
+	KUNIT_EXPECT_NULL(test, mag_cache_alloc(cache, GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, mag_alloc_bulk(64, GFP_KERNEL, 4, objs), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&mag_injected), injected + 6);
+	atomic_set(&mag_fail_attr.times, -1);
+	p = mag_alloc(64, GFP_KERNEL | __GFP_NOFAIL);
+	KUNIT_EXPECT_NOT_NULL(test, p);
+	mag_free(p);
+	mag_fail_attr.probability = 0;
+	p = mag_alloc(64, GFP_KERNEL);
+	KUNIT_EXPECT_NOT_NULL(test, p);
+	mag_free(p);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&mag_injected), injected + 6);
+	mag_fail_attr = saved;
+#else
+	kunit_skip(test, "no CONFIG_FAULT_INJECTION");
+#endif
+}
+
 static struct kunit_case alloc_cases[] = {
 	KUNIT_CASE(every_class_round_trip),
 	KUNIT_CASE(magazine_swap_refill_flush),
@@ -937,6 +1012,8 @@ static struct kunit_case alloc_cases[] = {
 	KUNIT_CASE(shrinker_keeps_working_set),
 	KUNIT_CASE(failures_leave_nothing),
 	KUNIT_CASE(bad_frees_detected),
+	KUNIT_CASE(hostile_frees_refused),
+	KUNIT_CASE(fault_attr_fails_allocations),
 	KUNIT_CASE(busy_mark_diverts),
 	KUNIT_CASE(atomic_contexts),
 	KUNIT_CASE(trim_visits_caching_cpus),
@@ -1194,7 +1271,7 @@ static void gfp_account_uncharged(struct kunit *test)
 
 	p = mag_alloc(64, GFP_KERNEL_ACCOUNT);
 	KUNIT_ASSERT_NOT_NULL(test, p);
-	KUNIT_EXPECT_PTR_EQ(test, mag_span_of(p)->pool, &mag_generic[mag_size_class(64)]);
+	KUNIT_EXPECT_PTR_EQ(test, span_of(p)->pool, &mag_generic[mag_size_class(64)]);
 	q = mag_alloc(100000, GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	KUNIT_ASSERT_NOT_NULL(test, q);
 	KUNIT_EXPECT_PTR_EQ(test, mag_arena_of(q)->heap, mag_heaps[mag_arena_of(q)->node]);
@@ -1207,7 +1284,7 @@ static void gfp_account_uncharged(struct kunit *test)
 	mag_free(p);
 	p = mag_cache_alloc(cache, GFP_KERNEL_ACCOUNT);
 	KUNIT_ASSERT_NOT_NULL(test, p);
-	KUNIT_EXPECT_PTR_EQ(test, mag_span_of(p)->pool, (struct mag_pool *)cache);
+	KUNIT_EXPECT_PTR_EQ(test, span_of(p)->pool, (struct mag_pool *)cache);
 	mag_cache_free(cache, p);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&mag_bad_frees), bad);
 }

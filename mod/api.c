@@ -29,6 +29,42 @@
 #undef mag_alloc
 #undef mag_free
 
+#ifdef CONFIG_FAULT_INJECTION
+/* fail_magalloc: magalloc's fault attribute, as failslab is SLUB's. */
+struct fault_attr mag_fail_attr = FAULT_ATTR_INITIALIZER;
+EXPORT_SYMBOL_GPL(mag_fail_attr);
+/* Allocations it failed, since load. */
+atomic_long_t mag_injected;
+
+bool mag_should_fail(size_t size, gfp_t gfp)
+{
+	if (gfp & __GFP_NOFAIL)
+		return false;
+	if (!should_fail(&mag_fail_attr, size))
+		return false;
+	atomic_long_inc(&mag_injected);
+	return true;
+}
+#endif
+
+/**
+ * mag_fault_debugfs() - create /sys/kernel/debug/fail_magalloc
+ *
+ * With CONFIG_FAULT_INJECTION_DEBUG_FS: the usual fault attribute files
+ * (probability, interval, times, space, verbose, task-filter...), as
+ * failslab has.
+ *
+ * Return: the directory, for debugfs_remove_recursive(), or NULL.
+ */
+struct dentry *mag_fault_debugfs(void)
+{
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+	return fault_create_debugfs_attr("fail_magalloc", NULL, &mag_fail_attr);
+#else
+	return NULL;
+#endif
+}
+
 struct mag_pool mag_generic[MAG_NR_CLASSES];
 
 /* Typed caches' pool ids (struct mag_pool @id), after the classes'. */
@@ -88,7 +124,7 @@ static void pool_free(struct mag_pool *pool, void *obj)
 /*
  * Every free the fast path leaves: NULL, ZERO_SIZE_PTR, huge and large
  * objects, debug mode, init_on_free, and pointers magalloc does not own
- * (reported, never followed further).
+ * (reported, never followed further).  RCU read side held.
  */
 static noinline void free_other(const void *ptr)
 {
@@ -98,17 +134,17 @@ static noinline void free_other(const void *ptr)
 		return;
 	if (!((unsigned long)ptr & (MAG_ARENA_SIZE - 1))) {
 		if (!mag_huge_free(ptr))
-			mag_report_bad_free(ptr, "not a magalloc object");
+			mag_report_bad_free(ptr, MAG_BAD_FOREIGN, NULL);
 		return;
 	}
 	s = mag_span_of(ptr);
 	if (!s) {
-		mag_report_bad_free(ptr, "not a magalloc object");
+		mag_report_bad_free(ptr, MAG_BAD_FOREIGN, NULL);
 	} else if (s->state == MAG_SPAN_LARGE) {
 		if (ptr == s->base)
 			mag_large_free(s);
 		else
-			mag_report_bad_free(ptr, "not the start of a large object");
+			mag_report_bad_free(ptr, MAG_BAD_INTERIOR, NULL);
 	} else if (static_branch_unlikely(&mag_debug_key)) {
 		mag_central_free_obj((void *)ptr);
 	} else {
@@ -168,6 +204,8 @@ void *mag_alloc(size_t size, gfp_t gfp)
 	unsigned int cls;
 	void *obj;
 
+	if (mag_should_fail(size, gfp))
+		return NULL;
 	if (unlikely(size - 1 >= MAG_MAX_SMALL) || unlikely(gfp & MAG_GFP_DIVERT))
 		return alloc_other(size, gfp, NUMA_NO_NODE);
 	mag_might_alloc(gfp);
@@ -204,6 +242,8 @@ void *mag_alloc_node(size_t size, gfp_t gfp, int node)
 
 	if (node == NUMA_NO_NODE || node == mag_home_node())
 		return mag_alloc(size, gfp);
+	if (mag_should_fail(size, gfp))
+		return NULL;
 	if (node < 0 || node >= nr_node_ids)
 		return NULL;
 	if (!node_state(node, N_MEMORY))
@@ -224,23 +264,27 @@ void *mag_alloc_node(size_t size, gfp_t gfp, int node)
 EXPORT_SYMBOL_GPL(mag_alloc_node);
 
 /*
- * A full magazine, a busy CPU, debug mode, init_on_free, or no small
- * object in a live arena.
+ * A full magazine, a busy CPU, debug mode, init_on_free, an immediate
+ * double free, or no small object in a live arena.  Under RCU, so the
+ * arena found live stays readable (arenas are freed a grace period after
+ * they leave the registry).
  */
 static noinline void free_miss(const void *ptr)
 {
 	const struct mag_arena *a = mag_arena_of(ptr);
 	unsigned int idx = mag_page_index(ptr);
-	struct mag_pool *pool;
+	struct mag_pool *pool = NULL;
 
+	rcu_read_lock();
 	/* Debug mode reads nothing at @ptr before the registry vouches for it. */
-	if (static_branch_unlikely(&mag_debug_key) || idx < MAG_HDR_PAGES ||
-	    READ_ONCE(a->magic) != MAG_ARENA_MAGIC)
-		return free_other(ptr);
-	pool = raw_cpu_ptr(READ_ONCE(a->cpu[idx]))->pool;
-	if (!pool)
-		return free_other(ptr);
-	pool_free(pool, (void *)ptr);
+	if (!static_branch_unlikely(&mag_debug_key) && (long)ptr < 0 &&
+	    idx >= MAG_HDR_PAGES && mag_arena_live(a))
+		pool = raw_cpu_ptr(READ_ONCE(a->cpu[idx]))->pool;
+	if (pool)
+		pool_free(pool, (void *)ptr);
+	else
+		free_other(ptr);
+	rcu_read_unlock();
 }
 
 /**
@@ -268,17 +312,22 @@ EXPORT_SYMBOL_GPL(mag_free);
 size_t mag_ksize(const void *ptr)
 {
 	struct mag_span *s;
+	size_t size;
 
 	if (ZERO_OR_NULL_PTR(ptr))
 		return 0;
 	if (!((unsigned long)ptr & (MAG_ARENA_SIZE - 1)))
 		return mag_huge_size(ptr);
+	rcu_read_lock();
 	s = mag_span_of(ptr);
 	if (!s)
-		return 0;
-	if (s->state == MAG_SPAN_LARGE)
-		return ptr == s->base ? s->npages << PAGE_SHIFT : 0;
-	return s->pool->size;
+		size = 0;
+	else if (s->state == MAG_SPAN_LARGE)
+		size = ptr == s->base ? s->npages << PAGE_SHIFT : 0;
+	else
+		size = s->pool->size;
+	rcu_read_unlock();
+	return size;
 }
 EXPORT_SYMBOL_GPL(mag_ksize);
 
@@ -299,6 +348,8 @@ int mag_alloc_bulk(size_t size, gfp_t gfp, size_t nr, void **objs)
 	struct mag_magazine *m;
 	size_t i = 0, n;
 
+	if (mag_should_fail(size * nr, gfp))
+		return 0;
 	if (size > MAG_MAX_SMALL || !size || (gfp & MAG_GFP_DIVERT)) {
 		for (; i < nr; i++) {
 			objs[i] = mag_alloc(size, gfp);
@@ -397,8 +448,8 @@ static int pool_init(struct mag_pool *pool, const char *name, unsigned int cls,
 		for_each_possible_cpu(cpu) {
 			struct mag_cpu *pc = per_cpu_ptr(pool->cpu[node], cpu);
 
-			pc->loaded = &mag_sentinel;
-			pc->prev = &mag_sentinel;
+			pc->loaded = mag_sentinel_of(cpu);
+			pc->prev = mag_sentinel_of(cpu);
 			pc->pool = pool;
 			pc->node = node;
 			pc->limit = mag_limit_start(pool);
@@ -556,6 +607,8 @@ static noinline void *cache_alloc_other(struct mag_cache *cache, gfp_t gfp)
  */
 void *mag_cache_alloc(struct mag_cache *cache, gfp_t gfp)
 {
+	if (mag_should_fail(cache->pool.size, gfp))
+		return NULL;
 	if (unlikely(gfp & MAG_GFP_DIVERT))
 		return cache_alloc_other(cache, gfp);
 	mag_might_alloc(gfp);
@@ -577,11 +630,16 @@ void mag_cache_free(struct mag_cache *cache, void *obj)
 	struct mag_span *s;
 
 	if (static_branch_unlikely(&mag_debug_key) && !ZERO_OR_NULL_PTR(obj)) {
+		rcu_read_lock();
 		s = mag_span_of(obj);
-		if (!s || (s->pool != &cache->pool && s->pool->parent != &cache->pool)) {
-			mag_report_bad_free(obj, "not an object of this cache");
-			return;
+		if (!s || s->state != MAG_SPAN_SMALL ||
+		    (s->pool != &cache->pool && s->pool->parent != &cache->pool)) {
+			mag_report_bad_free(obj, s ? MAG_BAD_POOL : MAG_BAD_FOREIGN, &cache->pool);
+			s = NULL;
 		}
+		rcu_read_unlock();
+		if (!s)
+			return;
 	}
 	mag_free(obj);
 }
@@ -648,8 +706,9 @@ int mag_api_init(void)
 			goto fail;
 	}
 	for_each_possible_cpu(cpu) {
-		per_cpu(mag_dummy_cpu, cpu).loaded = &mag_sentinel;
-		per_cpu(mag_dummy_cpu, cpu).prev = &mag_sentinel;
+		mag_sentinel_of(cpu)->next = MAG_SENTINEL;
+		per_cpu(mag_dummy_cpu, cpu).loaded = mag_sentinel_of(cpu);
+		per_cpu(mag_dummy_cpu, cpu).prev = mag_sentinel_of(cpu);
 		per_cpu(mag_dummy_cpu, cpu).node = NUMA_NO_NODE;
 		mag_cpu_set_home(cpu);
 	}

@@ -102,7 +102,7 @@ static void limit_grows_from_nothing(struct kunit *test)
 	objs[0] = mag_alloc(96, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, objs[0]);
 	KUNIT_EXPECT_EQ(test, pc->limit, step);
-	KUNIT_ASSERT_PTR_NE(test, pc->loaded, &mag_sentinel);
+	KUNIT_ASSERT_FALSE(test, mag_is_sentinel(pc->loaded));
 	KUNIT_EXPECT_EQ(test, pc->loaded->size, step);
 	KUNIT_EXPECT_EQ(test, pc->loaded->rounds, step - 1);
 	KUNIT_EXPECT_EQ(test, this_cpu_read(mag_budget.reserved),
@@ -247,15 +247,15 @@ static void small_and_no_budget(struct kunit *test)
 	migrate_disable();
 	churn(test, 4096, n, objs);
 	KUNIT_EXPECT_EQ(test, pc->limit, 0U);
-	KUNIT_EXPECT_PTR_EQ(test, pc->loaded, &mag_sentinel);
-	KUNIT_EXPECT_PTR_EQ(test, pc->prev, &mag_sentinel);
+	KUNIT_EXPECT_TRUE(test, mag_is_sentinel(pc->loaded));
+	KUNIT_EXPECT_TRUE(test, mag_is_sentinel(pc->prev));
 	KUNIT_EXPECT_EQ(test, this_cpu_read(mag_budget.reserved), 0UL);
 	for (i = 0; i < n; i++) {
 		objs[i] = mag_alloc(4096, GFP_KERNEL | __GFP_ZERO);
 		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
 		KUNIT_EXPECT_NULL(test, memchr_inv(objs[i], 0, 4096));
 	}
-	KUNIT_EXPECT_PTR_EQ(test, pc->loaded, &mag_sentinel);
+	KUNIT_EXPECT_TRUE(test, mag_is_sentinel(pc->loaded));
 	migrate_enable();
 	for (i = 0; i < n; i++)
 		mag_free(objs[i]);

@@ -68,7 +68,7 @@ static void span_release(struct mag_central *c, struct mag_span *s)
 	c->nr_spans--;
 	c->nr_free_objs -= s->nr_objs;
 	mag_heap_free(s);
-	kfree(s);
+	kfree_rcu(s, rcu);
 }
 
 /*
@@ -80,19 +80,23 @@ static struct mag_span *check_obj(struct mag_central *c, void *obj, unsigned int
 	struct mag_span *s = mag_span_of(obj);
 	unsigned long off;
 
-	if (!s || s->state != MAG_SPAN_SMALL || s->pool != c->pool ||
+	if (!s) {
+		mag_report_bad_free(obj, MAG_BAD_FOREIGN, NULL);
+		return NULL;
+	}
+	if (s->state != MAG_SPAN_SMALL || s->pool != c->pool ||
 	    mag_arena_of(obj)->node != c->node) {
-		mag_report_bad_free(obj, "not an object of this pool and node");
+		mag_report_bad_free(obj, MAG_BAD_POOL, c->pool);
 		return NULL;
 	}
 	off = obj - s->base;
 	*idx = off / c->pool->size;
 	if (off % c->pool->size || *idx >= s->nr_objs) {
-		mag_report_bad_free(obj, "not the start of an object");
+		mag_report_bad_free(obj, MAG_BAD_INTERIOR, c->pool);
 		return NULL;
 	}
 	if (!test_bit(*idx, s->alloc)) {
-		mag_report_bad_free(obj, "double free");
+		mag_report_bad_free(obj, MAG_BAD_DOUBLE, c->pool);
 		return NULL;
 	}
 	return s;
@@ -163,13 +167,17 @@ static void central_put(struct mag_central *c, void **objs, unsigned int nr)
  */
 void mag_central_free_obj(void *obj)
 {
-	struct mag_span *s = mag_span_of(obj);
+	struct mag_span *s;
 
-	if (!s || s->state != MAG_SPAN_SMALL) {
-		mag_report_bad_free(obj, "not a magalloc object");
-		return;
-	}
-	central_put(s->pool->central[mag_arena_of(obj)->node], &obj, 1);
+	rcu_read_lock();
+	s = mag_span_of(obj);
+	if (!s)
+		mag_report_bad_free(obj, MAG_BAD_FOREIGN, NULL);
+	else if (s->state != MAG_SPAN_SMALL)
+		mag_report_bad_free(obj, MAG_BAD_INTERIOR, NULL);
+	else
+		central_put(s->pool->central[mag_arena_of(obj)->node], &obj, 1);
+	rcu_read_unlock();
 }
 
 /**
@@ -272,7 +280,7 @@ struct mag_magazine *mag_depot_get_full(struct mag_central *c, unsigned int limi
  */
 void mag_depot_put(struct mag_central *c, struct mag_magazine *m)
 {
-	if (m == &mag_sentinel)
+	if (mag_is_sentinel(m))
 		return;
 	mag_trace(c, true);
 	mag_trace(m, true);

@@ -273,7 +273,7 @@ static void redirty_small(struct init_ctx *c, struct mag_pool *pool, void *obj,
 	unsigned long flags;
 
 	spin_lock_irqsave(&ce->lock, flags);
-	if (mag_span_of(obj))
+	if (span_of(obj))
 		memset(obj, DIRT, size);
 	spin_unlock_irqrestore(&ce->lock, flags);
 }
@@ -353,7 +353,7 @@ static void check_request(struct init_ctx *c, gfp_t gfp, unsigned int *reused)
 			memset(dirty[i], DIRT, ksize[i]);
 		}
 		if (path->kind == INIT_SMALL)
-			pool = mag_span_of(dirty[0])->pool;
+			pool = span_of(dirty[0])->pool;
 		path->free(c, dirty, nr);
 		for (i = 0; i < nr && want_init_on_free(); i++) {
 			if (pool)

@@ -10,9 +10,11 @@
  *   pageheap.c  per-node buddy page heap over arenas (mheap)
  *   api.c       the exported functions, size classes, typed caches
  *   lifecycle.c CPU hotplug, shrinker, periodic trim, unload report
+ *   report.c    reports of bad frees
  *   memcg.c     __GFP_ACCOUNT: per-memory-cgroup heaps and pools
  *   uheap.c     userspace heaps behind /dev/magalloc (own lock, own spans)
  *   stress.c    the cross-CPU stress (debugfs), for kernels without KUnit
+ *   hostile.c   the hostile-free check (debugfs), likewise
  *   main.c      module init/exit, the /dev/magalloc node, debugfs
  *   compat.h    what differs between the kernels it builds for
  *
@@ -84,6 +86,8 @@ enum mag_span_state {
  * @alloc: bitmap, one bit per object, set while the object is allocated;
  *	it finds free objects and catches double frees when objects come
  *	back from magazines
+ * @rcu: descriptors are freed a grace period after their span (see
+ *	mag_span_of())
  */
 struct mag_span {
 	struct list_head link;
@@ -94,6 +98,7 @@ struct mag_span {
 	u8 state;
 	u16 nr_objs;
 	u16 nr_free;
+	struct rcu_head rcu;
 	unsigned long alloc[];
 };
 
@@ -125,12 +130,17 @@ struct mag_heap {
 	struct mem_cgroup *memcg;
 } ____cacheline_aligned_in_smp;
 
-/*
- * The sentinel a CPU starts with: empty (rounds == 0) and full
- * (rounds == size == 0) at once, so both fast paths fall to the slow path
- * without a NULL test.  It is never written.
- */
-extern struct mag_magazine mag_sentinel;
+/* @cpu's sentinel (struct mag_front): a pointer to compare with only. */
+static inline struct mag_magazine *mag_sentinel_of(int cpu)
+{
+	return &per_cpu(mag_front, cpu).sentinel;
+}
+
+/* Is @m, a magazine the caller owns or whose CPU is this one, a sentinel? */
+static inline bool mag_is_sentinel(const struct mag_magazine *m)
+{
+	return m->next == MAG_SENTINEL;
+}
 
 /**
  * struct mag_central - one pool's central list on one node (mcentral)
@@ -411,7 +421,6 @@ unsigned int mag_order_of(unsigned int npages);
 extern struct list_head mag_pools;
 extern struct list_head mag_zombies;
 extern struct mutex mag_pools_mutex;
-extern atomic_long_t mag_bad_frees;
 extern atomic_long_t mag_shrunk_pages;
 int mag_lifecycle_init(void);
 void mag_lifecycle_exit(void);
@@ -439,7 +448,20 @@ void mag_drain_wait(void);
 struct shrink_control;
 unsigned long mag_shrinker_count(struct shrink_control *sc);
 unsigned long mag_shrinker_run(struct shrink_control *sc);
-void mag_report_bad_free(const void *obj, const char *why);
+
+/* report.c */
+enum mag_bad_free {
+	MAG_BAD_FOREIGN,	/* in no live arena, and no huge object */
+	MAG_BAD_INTERIOR,	/* inside an object, not at its start */
+	MAG_BAD_DOUBLE,		/* an object that is free already */
+	MAG_BAD_POOL,		/* another pool's or node's object */
+	MAG_BAD_NR,
+};
+
+extern atomic_long_t mag_bad_frees;
+void mag_report_bad_free(const void *obj, enum mag_bad_free why,
+			 const struct mag_pool *pool);
+unsigned long mag_bad_free_count(enum mag_bad_free why);
 
 /**
  * struct mag_stress_result - what a run of the cross-CPU stress saw
@@ -456,6 +478,27 @@ struct mag_stress_result {
 struct dentry;
 int mag_stress_run(unsigned int ms, struct mag_stress_result *res);
 void mag_stress_debugfs(struct dentry *dir);
+
+/*
+ * api.c: fault injection.  mag_should_fail() decides for each allocation
+ * entry (not for each internal step), as failslab does for kmalloc();
+ * __GFP_NOFAIL requests never fail.  Compiled out without
+ * CONFIG_FAULT_INJECTION.
+ */
+#ifdef CONFIG_FAULT_INJECTION
+bool mag_should_fail(size_t size, gfp_t gfp);
+extern atomic_long_t mag_injected;
+#else
+static inline bool mag_should_fail(size_t size, gfp_t gfp)
+{
+	return false;
+}
+#endif
+struct dentry *mag_fault_debugfs(void);
+
+/* hostile.c */
+int mag_hostile_run(void);
+void mag_hostile_debugfs(struct dentry *dir);
 
 /* memcg.c: __GFP_ACCOUNT */
 bool mag_memcg_alloc(size_t size, gfp_t gfp, int node, void **objp);

@@ -6,14 +6,29 @@
  * (the test fails at once if it cannot be created); test_ctor() is a
  * constructor that fills the first 100 bytes of an object with 0xc7;
  * drain_here() drains this CPU's magazines of a pool (migration must be
- * off).
+ * off); span_of() is mag_span_of() for a pointer whose span stays (a
+ * live object's), read under RCU as mag_span_of() wants.
  */
 #ifndef _MAGALLOC_KUNIT_UTIL_H
 #define _MAGALLOC_KUNIT_UTIL_H
 
+#include <linux/rcupdate.h>
+
 struct kunit;
 struct mag_cache;
 struct mag_pool;
+struct mag_span;
+struct mag_span *mag_span_of(const void *p);
+
+static inline struct mag_span *span_of(const void *p)
+{
+	struct mag_span *s;
+
+	rcu_read_lock();
+	s = mag_span_of(p);
+	rcu_read_unlock();
+	return s;
+}
 
 struct mag_cache *test_cache(struct kunit *test, unsigned int size,
 			     void (*ctor)(void *));

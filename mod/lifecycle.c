@@ -40,7 +40,6 @@ LIST_HEAD(mag_zombies);
 /* protects mag_pools and mag_zombies; see the lock order in internal.h */
 DEFINE_MUTEX(mag_pools_mutex);
 
-atomic_long_t mag_bad_frees;
 atomic_long_t mag_shrunk_pages;
 
 static bool mag_debug;
@@ -100,7 +99,8 @@ static bool cpu_holds_magazines(int cpu)
 			struct mag_cpu *pc = per_cpu_ptr(pool->cpu[node], cpu);
 
 			/* a hint; only @cpu writes them (see above) */
-			if (data_race(pc->loaded != &mag_sentinel || pc->prev != &mag_sentinel))
+			if (data_race(pc->loaded != mag_sentinel_of(cpu) ||
+				      pc->prev != mag_sentinel_of(cpu)))
 				return true;
 		}
 	}
@@ -217,19 +217,6 @@ void mag_set_debug(bool on)
 	mutex_unlock(&lock);
 }
 
-/**
- * mag_report_bad_free() - report a free that cannot be honoured
- * @obj: the pointer
- * @why: what is wrong with it
- *
- * The object is dropped: magalloc never writes through such a pointer.
- */
-void mag_report_bad_free(const void *obj, const char *why)
-{
-	atomic_long_inc(&mag_bad_frees);
-	pr_err_ratelimited("bad free of %p: %s; ignored\n", obj, why);
-}
-
 static int mag_cpu_prepare(unsigned int cpu)
 {
 	mag_cpu_set_home(cpu);
@@ -297,8 +284,8 @@ static void parked_fn(struct work_struct *w)
 			pk->bytes += n * pool->size;
 			if (pool->generic)
 				pk->generic += n * pool->size;
-			pk->magazines += (pc->loaded != &mag_sentinel) +
-					 (pc->prev != &mag_sentinel);
+			pk->magazines += !mag_is_sentinel(pc->loaded) +
+					 !mag_is_sentinel(pc->prev);
 		}
 		mag_slow_exit();
 	}
@@ -456,8 +443,8 @@ static unsigned long parked_pages(void)
 				if (!cpu_wanted_housekeeping(cpu))
 					continue;
 				/* only @cpu writes them; never followed */
-				held = data_race((pc->loaded != &mag_sentinel) +
-						 (pc->prev != &mag_sentinel));
+				held = data_race((pc->loaded != mag_sentinel_of(cpu)) +
+						 (pc->prev != mag_sentinel_of(cpu)));
 				/* the same: a magazine counts as full */
 				bytes += held * data_race(pc->limit) * pool->size;
 			}

@@ -33,6 +33,7 @@
 #define _MAGALLOC_H
 
 #include <linux/cache.h>
+#include <linux/fault-inject.h>
 #include <linux/gfp.h>
 #include <linux/jump_label.h>
 #include <linux/mm.h>
@@ -88,7 +89,14 @@ void mag_cache_destroy(struct mag_cache *cache);
 #define MAG_ARENA_PAGES		BIT(MAG_ARENA_ORDER)
 #define MAG_ARENA_SIZE		(PAGE_SIZE << MAG_ARENA_ORDER)
 #define MAG_HDR_PAGES		3
-#define MAG_ARENA_MAGIC		0x6d616761	/* "maga" */
+
+/*
+ * The first word of every live arena's header: random, drawn at module
+ * load, so no other memory holds it but by a 2^-64 chance (a foreign
+ * pointer's 2 MiB-aligned word is compared with it before anything else
+ * there is trusted).  Cleared when the arena goes back to the kernel.
+ */
+extern unsigned long mag_arena_magic;
 
 struct mag_pool;
 struct mag_heap;
@@ -97,8 +105,9 @@ struct mag_span;
 /**
  * struct mag_magazine - a stack of free objects (Bonwick's magazine)
  * @rounds: objects held
- * @size: capacity; 0 only for the empty sentinel
- * @next: link in a depot list
+ * @size: how many it may hold (its CPU's limit while loaded); 0 for the
+ *	sentinels
+ * @next: link in a depot list; MAG_SENTINEL for the sentinels
  * @objs: the objects; the top of the stack is objs[rounds - 1]
  */
 struct mag_magazine {
@@ -108,12 +117,14 @@ struct mag_magazine {
 	void *objs[];
 };
 
+/* What marks a sentinel magazine (no real magazine's @next is ever this). */
+#define MAG_SENTINEL	((struct mag_magazine *)0x5e)
+
 /**
  * struct mag_cpu - one CPU's magazines for one pool and one node (an
  *	entry of Go's mcache)
  * @loaded: the magazine the fast paths pop from and push to
  * @prev: the previous magazine, always full, empty or the sentinel
- * @hits: allocations the loaded magazine served (the fast path)
  * @pool: the pool (fixed)
  * @node: the node of every object in these magazines (fixed); a CPU's
  *	magazines for another node than its own take only frees, and go
@@ -133,7 +144,6 @@ struct mag_magazine {
 struct mag_cpu {
 	struct mag_magazine *loaded;
 	struct mag_magazine *prev;
-	unsigned long hits;
 	struct mag_pool *pool;
 	int node;
 	unsigned int limit;
@@ -151,48 +161,58 @@ struct mag_cpu {
  *	memory if its own has none
  * @local: this CPU's struct mag_cpu array of the generic pools of @node,
  *	indexed by size class
+ * @sentinel: this CPU's sentinel: the magazine every struct mag_cpu of
+ *	this CPU holds where it has none, empty (@rounds 0) and full (@size
+ *	0) at once, so both fast paths fall to the slow path without a NULL
+ *	test.  The pop's read-modify-write takes its @rounds below 0 and back
+ *	inside the busy region: one CPU's, so no other CPU's line is written.
  *
  * Per CPU, aligned and padded to a cache line; only its own CPU writes
- * @busy (and debug mode, from a work item on that CPU); @node and @local
- * are written at load and when the CPU comes online, before it runs
- * anything else.
+ * @busy (and debug mode, from a work item on that CPU) and @sentinel;
+ * @node and @local are written at load and when the CPU comes online,
+ * before it runs anything else.
  */
 struct mag_front {
 	u8 busy;
 	int node;
 	struct mag_cpu *local;
+	struct mag_magazine sentinel;
 } ____cacheline_aligned;
 
 /**
  * struct mag_arena - header in the first pages of every arena
- * @magic: MAG_ARENA_MAGIC while the arena is live: mag_free()'s fast path
- *	checks it, so a pointer outside any arena goes to the slow path,
- *	which checks it against the arena registry
- * @node: NUMA node of the arena's pages
+ * @magic: mag_arena_magic while the arena is live: mag_free()'s fast
+ *	path checks it, so a pointer outside any arena goes to the slow
+ *	path, which checks it against the arena registry
  * @cpu: per page, the per-CPU magazines for objects of the small span
  *	that owns the page, or the dummy whose magazines are the sentinel
- *	(free pages, large objects); read by mag_free()'s fast path
+ *	(header and free pages, large objects); read by mag_free()'s fast
+ *	path
+ * @node: NUMA node of the arena's pages
  * @heap: the node heap the arena belongs to
  * @link: in @heap->arenas
  * @nr_free: pages of the arena in free buddy blocks
  * @free_order: per page, the order of the free block that starts there,
  *	or MAG_NOT_FREE
  * @span: per page, the span that owns it, or NULL
+ * @rcu: the arena goes back to the kernel a grace period after it leaves
+ *	the registry (mag_span_of() and the fast paths may be reading it)
  *
- * Cache lines: @magic, @node and @cpu are read on every free by every CPU
+ * Cache lines: @magic, @cpu and @node are read on every free by every CPU
  * and written only when an arena or a span is created or destroyed, so
  * they stay shared (S) in every cache.  Everything from @heap on is
  * written under the heap lock and starts on its own line.
  */
 struct mag_arena {
-	u32 magic;
-	int node;
+	unsigned long magic;
 	struct mag_cpu __percpu *cpu[MAG_ARENA_PAGES];
+	int node;
 	struct mag_heap *heap ____cacheline_aligned;
 	struct list_head link;
 	unsigned int nr_free;
 	u8 free_order[MAG_ARENA_PAGES];
 	struct mag_span *span[MAG_ARENA_PAGES];
+	struct rcu_head rcu;
 };
 
 /* The arena of any pointer into one, and the page of the pointer in it. */
@@ -265,23 +285,31 @@ static __always_inline void mag_busy_exit(void)
  * loaded magazine @m: the fast paths proper.  Busy region held.  The lines
  * touched are this CPU's struct mag_cpu and its magazine, written by this
  * CPU alone.
+ *
+ * The pop takes one from @rounds in place and looks at the sign: an empty
+ * magazine (a sentinel too) went below 0 and is set back before anyone
+ * else can look, for the busy region is held.
  */
 static __always_inline void *mag_pop(struct mag_cpu *pc)
 {
 	struct mag_magazine *m = pc->loaded;
-	unsigned long n;
+	bool empty;
 	void *obj;
 
 	mag_trace(pc, false);
-	mag_trace(&m->rounds, false);
-	if (unlikely(check_sub_overflow((unsigned long)m->rounds, 1UL, &n)))
-		return NULL;
-	m->rounds = n;
-	pc->hits++;
-	mag_trace(pc, true);
 	mag_trace(&m->rounds, true);
-	mag_trace(&m->objs[n], false);
-	obj = m->objs[n];
+#ifdef CONFIG_X86
+	asm volatile("subl $1, %[rounds]" CC_SET(s)
+		     : [rounds] "+m" (m->rounds), CC_OUT(s) (empty));
+#else
+	empty = (int)(m->rounds -= 1) < 0;
+#endif
+	if (unlikely(empty)) {
+		m->rounds = 0;
+		return NULL;
+	}
+	mag_trace(&m->objs[m->rounds], false);
+	obj = m->objs[m->rounds];
 	/*
 	 * Magazines never hold NULL: tell the compiler, so callers' NULL
 	 * tests fold away (unreachable() keeps the branch, for objtool).
@@ -291,12 +319,20 @@ static __always_inline void *mag_pop(struct mag_cpu *pc)
 	return obj;
 }
 
+/*
+ * False if @m is full, and if @obj is already its top: an immediate double
+ * free (the slow path then reports it), as SLAB_FREELIST_HARDENED catches
+ * it for SLUB.  objs[-1] is @next, never an object.
+ */
 static __always_inline bool mag_push(struct mag_magazine *m, const void *obj)
 {
 	unsigned int n = m->rounds;
 
 	mag_trace(&m->rounds, false);
 	if (unlikely(n >= m->size))
+		return false;
+	mag_trace(&m->objs[(long)n - 1], false);
+	if (unlikely(m->objs[(long)n - 1] == obj))
 		return false;
 	m->objs[n] = (void *)obj;
 	/* Count it in place (one instruction on x86), not from a register. */
@@ -305,6 +341,29 @@ static __always_inline bool mag_push(struct mag_magazine *m, const void *obj)
 	mag_trace(&m->rounds, true);
 	mag_trace(&m->objs[n], true);
 	return true;
+}
+
+/*
+ * Does @a start with mag_arena_magic?  Read whatever @a is: on x86 an
+ * exception-table entry turns a fault (an unmapped vmalloc, module or
+ * stack address, a guard page) into "no", at no cost in instructions;
+ * @a must be a kernel address (a user one would be an SMAP oops).
+ * Elsewhere only pointers of the linear map are read.
+ */
+static __always_inline bool mag_arena_live(const struct mag_arena *a)
+{
+#if defined(CONFIG_X86) && defined(_ASM_EXTABLE)
+	asm goto("1: cmp %[magic], %[word]\n\t"
+		 "jne %l[no]\n\t"
+		 _ASM_EXTABLE(1b, %l[no])
+		 : : [word] "m" (a->magic), [magic] "r" (mag_arena_magic)
+		 : "cc" : no);
+	return true;
+no:
+	return false;
+#else
+	return virt_addr_valid(a) && READ_ONCE(a->magic) == mag_arena_magic;
+#endif
 }
 
 /*
@@ -342,10 +401,13 @@ miss:
 /*
  * Push @ptr to this CPU's magazine for its pool and node, as the page of
  * @ptr's arena tells; false if that cannot be done here and now.  Pointers
- * in an arena's header or outside any arena give false, and so do pages
- * outside small spans and every page with init_on_free (their magazines
- * are the dummy's: the sentinel).  In debug mode every CPU's busy mark is
- * held, so no fast path reads memory at a pointer it was given.
+ * outside the kernel half (NULL, ZERO_SIZE_PTR, user addresses) and
+ * outside live arenas (huge objects are arena-aligned: their first word
+ * is theirs, not the magic) give false, and so do pages outside small
+ * spans, the header pages, and every page with init_on_free (their
+ * magazines are the dummy's: the sentinel).  In debug mode every CPU's
+ * busy mark is held, so no fast path reads memory at a pointer it was
+ * given.
  */
 static __always_inline bool mag_push_obj(const void *ptr)
 {
@@ -358,15 +420,13 @@ static __always_inline bool mag_push_obj(const void *ptr)
 	/* First: debug mode holds the mark, and nothing is read then. */
 	if (unlikely(!mag_busy_enter()))
 		goto miss;
-	/* Computed here, the mask's flags serve the test below. */
+	/* Computed here, the mask's flags serve the sign test below. */
 	OPTIMIZER_HIDE_VAR(addr);
-	idx = mag_page_index(addr);
 	a = mag_arena_of(addr);
-	/*
-	 * NULL, ZERO_SIZE_PTR and huge objects (arena-aligned) all fall in
-	 * page 0; the other header pages point to the dummy, as free pages do.
-	 */
-	if (unlikely(!idx) || unlikely(a->magic != MAG_ARENA_MAGIC))
+	if (unlikely((long)a >= 0))
+		goto miss;
+	idx = mag_page_index(addr);
+	if (unlikely(!mag_arena_live(a)))
 		goto miss;
 	pcpu = READ_ONCE(a->cpu[idx]);
 	mag_trace(&a->cpu[idx], false);
@@ -444,11 +504,23 @@ static __always_inline void mag_free_inline(const void *ptr)
 		(mag_free)(ptr);
 }
 
+/*
+ * Fault injection (kernels with CONFIG_FAULT_INJECTION only): while
+ * fail_magalloc in debugfs has a probability, the inline allocation goes
+ * to the exported one, which decides.
+ */
+#ifdef CONFIG_FAULT_INJECTION
+extern struct fault_attr mag_fail_attr;
+#define mag_fail_armed()	(READ_ONCE(mag_fail_attr.probability) != 0)
+#else
+#define mag_fail_armed()	false
+#endif
+
 static __always_inline void *mag_alloc_inline(size_t size, gfp_t gfp)
 {
 	/* All constant but for @gfp in some callers: then one more test. */
 	if (__builtin_constant_p(size) && size && size <= MAG_MAX_SMALL &&
-	    !(gfp & MAG_GFP_DIVERT))
+	    !(gfp & MAG_GFP_DIVERT) && !mag_fail_armed())
 		return mag_alloc_const(size, gfp);
 	return (mag_alloc)(size, gfp);
 }

@@ -65,8 +65,6 @@ DEFINE_STATIC_KEY_FALSE(mag_debug_key);
 struct lockdep_map mag_busy_map = STATIC_LOCKDEP_MAP_INIT("mag_busy", &mag_busy_map);
 #endif
 
-struct mag_magazine mag_sentinel;
-
 unsigned int mag_cpu_cache_kib = 512;
 module_param_named(cpu_cache_kib, mag_cpu_cache_kib, uint, 0644);
 MODULE_PARM_DESC(cpu_cache_kib,
@@ -157,7 +155,7 @@ static void grow(struct mag_cpu *pc)
 		b->reserved += budget_charge(pc, want - pc->limit);
 	}
 	pc->limit = want;
-	if (pc->loaded != &mag_sentinel)
+	if (!mag_is_sentinel(pc->loaded))
 		pc->loaded->size = want;
 }
 
@@ -214,14 +212,14 @@ static void *refill(struct mag_cpu *pc, struct mag_central *c,
 		obj = pop(m);
 	} else {
 		m = pc->loaded;
-		if (m == &mag_sentinel && pc->limit) {
+		if (mag_is_sentinel(m) && pc->limit) {
 			m = *spare ?: mag_depot_get(c, false);
 			if (m == *spare)
 				*spare = NULL;
 			if (m)
 				pc->loaded = m;
 		}
-		if (m != &mag_sentinel && m) {
+		if (m && !mag_is_sentinel(m)) {
 			m->size = pc->limit;
 			m->rounds = mag_fill_locked(c, m->objs, m->size);
 			if (m->rounds)
@@ -274,12 +272,13 @@ void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp)
 	struct mag_magazine *spare = NULL;
 	struct mag_cpu *pc;
 	void *obj;
-	int node;
+	int node, cpu;
 
 	for (;;) {
 		/* A hint only: this task may run elsewhere by the time it looks. */
-		if (!spare && READ_ONCE(raw_cpu_ptr(pool->cpu[mag_home_node()])->loaded) ==
-			      &mag_sentinel)
+		cpu = raw_smp_processor_id();
+		if (!spare && READ_ONCE(per_cpu_ptr(pool->cpu[mag_home_node()], cpu)->loaded) ==
+			      mag_sentinel_of(cpu))
 			spare = mag_magazine_alloc(pool, gfp, mag_home_node());
 
 		/* Debug mode: the slow paths install no magazine. */
@@ -307,6 +306,7 @@ void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp)
 
 enum mag_flush {
 	MAG_FLUSHED,		/* the object is in a magazine */
+	MAG_FLUSH_DOUBLE,	/* it was there already: a double free */
 	MAG_FLUSH_NEED_MAG,	/* an empty magazine is needed */
 	MAG_FLUSH_UNCACHED,	/* the budget left this pool no magazine */
 };
@@ -318,6 +318,13 @@ static enum mag_flush flush(struct mag_cpu *pc, struct mag_central *c, void *obj
 	struct mag_magazine *m = pc->loaded;
 	unsigned long flags;
 
+	/*
+	 * The fast path's check again, for a full magazine too: after a
+	 * push, the object is the loaded magazine's top, whichever path
+	 * pushed it.
+	 */
+	if (m->rounds && m->objs[m->rounds - 1] == obj)
+		return MAG_FLUSH_DOUBLE;
 	/* As in refill(): this may not be the CPU whose magazine was full. */
 	if (m->rounds < m->size) {
 		push(m, obj);
@@ -326,7 +333,7 @@ static enum mag_flush flush(struct mag_cpu *pc, struct mag_central *c, void *obj
 	mag_trace(pc, true);
 	pc->slow++;
 	m = pc->prev;
-	if (m != &mag_sentinel && !m->rounds) {
+	if (!mag_is_sentinel(m) && !m->rounds) {
 		pc->prev = pc->loaded;
 		pc->loaded = m;
 		m->size = pc->limit;
@@ -373,6 +380,10 @@ void mag_free_slow(struct mag_pool *pool, void *obj)
 		mag_slow_exit();
 		if (done == MAG_FLUSHED)
 			break;
+		if (done == MAG_FLUSH_DOUBLE) {
+			mag_report_bad_free(obj, MAG_BAD_DOUBLE, pool);
+			break;
+		}
 		/* Frees must not sleep or fail: no magazine, no caching. */
 		if (done == MAG_FLUSH_NEED_MAG && !spare)
 			spare = mag_magazine_alloc(pool, MAG_FREE_GFP, node);
@@ -406,14 +417,14 @@ void mag_cpu_drain(struct mag_pool *pool, int cpu, int node)
 			per_cpu_ptr(&mag_budget, cpu)->reserved -= budget_charge(pc, pc->limit);
 			pc->limit = mag_limit_start(pool);
 		}
-		if (pc->loaded == &mag_sentinel && pc->prev == &mag_sentinel)
+		if (mag_is_sentinel(pc->loaded) && mag_is_sentinel(pc->prev))
 			continue;
 		c = pool->central[n];
 		spin_lock_irqsave(&c->lock, flags);
 		mag_depot_put(c, pc->loaded);
 		mag_depot_put(c, pc->prev);
-		pc->loaded = &mag_sentinel;
-		pc->prev = &mag_sentinel;
+		pc->loaded = mag_sentinel_of(cpu);
+		pc->prev = mag_sentinel_of(cpu);
 		spin_unlock_irqrestore(&c->lock, flags);
 	}
 }

@@ -28,7 +28,7 @@ static unsigned int dev_gid;
 module_param(dev_gid, uint, 0444);
 MODULE_PARM_DESC(dev_gid, "group owning /dev/magalloc (default 0, root)");
 
-static struct dentry *mag_debugfs;
+static struct dentry *mag_debugfs, *mag_fault_dir;
 
 /**
  * mag_query_fill() - validate a MAGALLOC_IOC_QUERY request and answer the
@@ -129,6 +129,9 @@ static int mag_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "abi_version %u\npage_size %lu\nbad_frees %ld\nshrunk_pages %ld\n",
 		   MAGALLOC_ABI_VERSION, PAGE_SIZE, atomic_long_read(&mag_bad_frees),
 		   atomic_long_read(&mag_shrunk_pages));
+#ifdef CONFIG_FAULT_INJECTION
+	seq_printf(m, "injected %ld\n", atomic_long_read(&mag_injected));
+#endif
 	seq_puts(m, "node arenas free_pages large_pages arenas_released\n");
 	for_each_node(node) {
 		struct mag_heap *h = mag_heaps[node];
@@ -136,25 +139,28 @@ static int mag_stats_show(struct seq_file *m, void *v)
 		seq_printf(m, "%4d %6lu %10lu %11lu %15lu\n", node, h->nr_arenas,
 			   h->free_pages, h->large_pages, h->arenas_released);
 	}
-	seq_puts(m, "pool             size node spans      live free_in_spans depot_full depot_empty       hits   misses\n");
+	seq_puts(m, "pool             size node spans      live free_in_spans depot_full depot_empty     misses       slow\n");
 	mutex_lock(&mag_pools_mutex);
 	list_for_each_entry(pool, &mag_pools, link) {
 		for_each_node(node) {
 			struct mag_central *c = pool->central[node];
-			unsigned long hits = 0, misses = 0;
+			unsigned long misses = 0, slow = 0;
 			int cpu;
 
 			if (!c->nr_spans && !c->nr_full && !c->nr_empty)
 				continue;
-			/* the hit rate (only CPUs at home here allocate) */
 			for_each_possible_cpu(cpu) {
-				hits += per_cpu_ptr(pool->cpu[node], cpu)->hits;
-				misses += per_cpu_ptr(pool->cpu[node], cpu)->misses;
+				struct mag_cpu *pc = per_cpu_ptr(pool->cpu[node], cpu);
+
+				/* statistics, each written by its own CPU */
+				misses += data_race(pc->misses);
+				/* the same */
+				slow += data_race(pc->slow);
 			}
-			seq_printf(m, "%-16s %5u %4d %5lu %9lu %13lu %10u %11u %10lu %8lu\n",
+			seq_printf(m, "%-16s %5u %4d %5lu %9lu %13lu %10u %11u %10lu %10lu\n",
 				   pool->name, pool->size, node, c->nr_spans,
 				   mag_central_live(c), c->nr_free_objs, c->nr_full,
-				   c->nr_empty, hits, misses);
+				   c->nr_empty, misses, slow);
 		}
 	}
 	mutex_unlock(&mag_pools_mutex);
@@ -241,6 +247,8 @@ static int __init magalloc_init(void)
 	debugfs_create_file("visits", 0444, mag_debugfs, NULL, &mag_visits_fops);
 	debugfs_create_file("parked", 0444, mag_debugfs, NULL, &mag_parked_fops);
 	mag_stress_debugfs(mag_debugfs);
+	mag_hostile_debugfs(mag_debugfs);
+	mag_fault_dir = mag_fault_debugfs();
 	mag_memcg_debugfs(mag_debugfs);
 	pr_info("loaded: %u size classes up to %u bytes, /dev/magalloc %u:%u\n",
 		MAG_NR_CLASSES - 1, MAG_MAX_SMALL, MAJOR(mag_devt), MINOR(mag_devt));
@@ -260,6 +268,7 @@ out_heap:
 static void __exit magalloc_exit(void)
 {
 	debugfs_remove_recursive(mag_debugfs);
+	debugfs_remove_recursive(mag_fault_dir);
 	mag_chrdev_exit();
 	mag_uheap_exit();
 	mag_lifecycle_exit();

@@ -32,7 +32,10 @@
 #include <linux/kmemleak.h>
 #include <linux/log2.h>
 #include <linux/memcontrol.h>
+#include <linux/export.h>
 #include <linux/mm.h>
+#include <linux/random.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
@@ -57,6 +60,9 @@ static unsigned long arena_key(const void *p)
 {
 	return __pa(p) >> (PAGE_SHIFT + MAG_ARENA_ORDER);
 }
+
+unsigned long mag_arena_magic __ro_after_init;
+EXPORT_SYMBOL_GPL(mag_arena_magic);
 
 /**
  * mag_registry_store() - record @entry at @index of a registry
@@ -213,7 +219,7 @@ static int heap_grow(struct mag_heap *h, gfp_t gfp)
 		a->cpu[i] = &mag_dummy_cpu;
 	a->node = h->node;
 	a->heap = h;
-	a->magic = MAG_ARENA_MAGIC;
+	WRITE_ONCE(a->magic, mag_arena_magic);
 	if (mag_registry_store(&mag_arenas, arena_key(a), a, gfp)) {
 		free_pages((unsigned long)a, MAG_ARENA_ORDER);
 		return -ENOMEM;
@@ -307,7 +313,10 @@ void mag_heap_free(struct mag_span *span)
  * @p: a pointer into an arena
  *
  * Safe for any pointer: the arena is looked up in the registry before
- * anything is read from it.
+ * anything is read from it.  The caller is in an RCU read-side critical
+ * section (a spinlock or disabled preemption is one) until it is done
+ * with the span: arenas and span descriptors are freed after a grace
+ * period.
  *
  * Return: the span, or NULL if @p is in no live arena or no span owns it.
  */
@@ -315,12 +324,26 @@ struct mag_span *mag_span_of(const void *p)
 {
 	struct mag_arena *a;
 
-	if (!virt_addr_valid(p))
+	RCU_LOCKDEP_WARN(!rcu_read_lock_any_held(), "span lookup outside RCU");
+	if ((long)p >= 0 || !virt_addr_valid(p))
 		return NULL;
 	a = xa_load(&mag_arenas, arena_key(p));
 	if (!a || mag_page_index(p) < MAG_HDR_PAGES)
 		return NULL;
 	return READ_ONCE(a->span[mag_page_index(p)]);
+}
+
+/*
+ * An arena goes back to the kernel a grace period after it left the
+ * registry: mag_span_of() readers (RCU) and fast paths (preemption off)
+ * that read its header before may still be looking.
+ */
+static void arena_free_rcu(struct rcu_head *rcu)
+{
+	struct mag_arena *a = container_of(rcu, struct mag_arena, rcu);
+
+	kmemleak_free(a);
+	free_pages((unsigned long)a, MAG_ARENA_ORDER);
 }
 
 /**
@@ -359,9 +382,8 @@ unsigned long mag_heap_release(struct mag_heap *h, unsigned int keep)
 
 	list_for_each_entry_safe(a, tmp, &victims, link) {
 		xa_erase_irq(&mag_arenas, arena_key(a));
-		a->magic = 0;
-		kmemleak_free(a);
-		free_pages((unsigned long)a, MAG_ARENA_ORDER);
+		WRITE_ONCE(a->magic, 0);
+		call_rcu(&a->rcu, arena_free_rcu);
 		released += MAG_ARENA_PAGES;
 	}
 	return released;
@@ -497,7 +519,7 @@ void mag_large_free(struct mag_span *s)
 	h->large_pages -= s->npages;
 	spin_unlock_irqrestore(&h->lock, flags);
 	mag_heap_free(s);
-	kfree(s);
+	kfree_rcu(s, rcu);
 }
 
 /**
@@ -588,6 +610,8 @@ int mag_heap_init(void)
 {
 	int node;
 
+	while (!mag_arena_magic)
+		mag_arena_magic = get_random_u64();
 	mag_heaps = kcalloc(nr_node_ids, sizeof(*mag_heaps), GFP_KERNEL);
 	if (!mag_heaps)
 		return -ENOMEM;
@@ -623,4 +647,6 @@ void mag_heap_exit(void)
 	kfree(mag_heaps);
 	mag_heaps = NULL;
 	xa_destroy(&mag_arenas);
+	/* arena_free_rcu() is this module's code */
+	rcu_barrier();
 }

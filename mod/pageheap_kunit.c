@@ -8,6 +8,7 @@
 #include <linux/slab.h>
 
 #include "internal.h"
+#include "kunit_util.h"
 
 /* Every size maps, in O(1), to the smallest class that fits it. */
 static void class_lookup_smallest_fit(struct kunit *test)
@@ -78,7 +79,7 @@ static void check_heap(struct kunit *test, struct mag_heap *h)
 	list_for_each_entry(a, &h->arenas, link) {
 		unsigned int idx, i, arena_free = 0;
 
-		KUNIT_ASSERT_EQ(test, a->magic, (u32)MAG_ARENA_MAGIC);
+		KUNIT_ASSERT_EQ(test, a->magic, mag_arena_magic);
 		KUNIT_ASSERT_PTR_EQ(test, a->heap, h);
 		for (idx = 0; idx < MAG_HDR_PAGES; idx++)
 			KUNIT_ASSERT_EQ(test, a->free_order[idx], MAG_NOT_FREE);
@@ -156,7 +157,7 @@ static void buddy_random_sequence(struct kunit *test)
 
 			for (p = 0; p < s->npages; p++)
 				KUNIT_ASSERT_PTR_EQ(test, s,
-						    mag_span_of(s->base + (p << PAGE_SHIFT)));
+						    span_of(s->base + (p << PAGE_SHIFT)));
 		}
 	}
 	KUNIT_EXPECT_GT(test, allocs, 300U);
@@ -240,7 +241,7 @@ static void large_objects(struct kunit *test)
 		memset(p, 0x5a, ks);
 		if (sizes[i] <= MAG_LARGE_MAX) {
 			KUNIT_EXPECT_EQ(test, h->large_pages, large0 + (ks >> PAGE_SHIFT));
-			KUNIT_EXPECT_PTR_EQ(test, mag_span_of(p)->base, (void *)p);
+			KUNIT_EXPECT_PTR_EQ(test, span_of(p)->base, (void *)p);
 		} else {
 			KUNIT_EXPECT_TRUE(test, IS_ALIGNED((unsigned long)p, MAG_ARENA_SIZE));
 		}

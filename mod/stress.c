@@ -3,8 +3,9 @@
  * magalloc's cross-CPU stress, for every kernel `make check` boots: the
  * stock ones have no KUnit, so it lives in the module and runs when a
  * number of milliseconds is written to /sys/kernel/debug/magalloc/stress
- * (the write fails with EIO if a check failed); the KUnit suite runs it
- * too (mag_stress_run()).
+ * (the write fails with EIO if a check failed; "MS faults" allows NULLs,
+ * for runs under fault injection); the KUnit suite runs it too
+ * (mag_stress_run()).
  *
  * Every online CPU runs a producer, which allocates objects of random
  * sizes (8 B to 2 KiB through the exported mag_alloc(), 96 B through the
@@ -27,6 +28,8 @@
 #include <linux/prandom.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 
 #include "internal.h"
 
@@ -42,7 +45,7 @@ struct stress {
 	struct stress_ring *rings;
 	struct hrtimer __percpu *timers;
 	unsigned long deadline;
-	atomic_t bad, nulls, moved, timer_ok;
+	atomic_t bad, nulls, moved, timer_ok, timer_nulls;
 };
 
 struct stress_arg {
@@ -101,8 +104,10 @@ static int producer(void *data)
 	while (time_before(jiffies, st->deadline)) {
 		p = stress_alloc(&rnd, &size);
 		if (!p) {
+			/* counted; under fault injection, go on */
 			atomic_inc(&st->nulls);
-			break;
+			cond_resched();
+			continue;
 		}
 		/* the size in the first word, a stamp in the rest */
 		*(size_t *)p = size;
@@ -161,6 +166,9 @@ static enum hrtimer_restart stress_timer(struct hrtimer *t)
 	u8 *p = mag_alloc(64, GFP_ATOMIC);
 	u8 *q = (mag_alloc)(300, GFP_ATOMIC);
 
+	/* counted apart: GFP_ATOMIC may fail where GFP_KERNEL may not */
+	if (!p || !q)
+		atomic_inc(&timer_stress->timer_nulls);
 	if (p && q) {
 		memset(p, 0x3c, 64);
 		memset(q, 0xc3, 300);
@@ -243,8 +251,9 @@ int mag_stress_run(unsigned int ms, struct mag_stress_result *res)
 	res->timer_ok = atomic_read(&st.timer_ok);
 	res->bad = atomic_read(&st.bad);
 	res->nulls = atomic_read(&st.nulls);
-	pr_info("stress: %u ms on %d CPUs: %lu objects crossed CPUs, %lu timer allocations, %lu bad, %lu NULL\n",
-		ms, nr, res->moved, res->timer_ok, res->bad, res->nulls);
+	pr_info("stress: %u ms on %d CPUs: %lu objects crossed CPUs, %lu timer allocations, %lu bad, %lu NULL, %d NULL in timers\n",
+		ms, nr, res->moved, res->timer_ok, res->bad, res->nulls,
+		atomic_read(&st.timer_nulls));
 out:
 	free_percpu(st.timers);
 	kfree(cpus);
@@ -260,17 +269,27 @@ static ssize_t stress_write(struct file *file, const char __user *buf,
 			    size_t len, loff_t *ppos)
 {
 	struct mag_stress_result res;
+	char kbuf[32], mode[8] = "";
 	unsigned int ms;
 	int ret;
 
-	ret = kstrtouint_from_user(buf, len, 0, &ms);
-	if (ret)
-		return ret;
-	if (!ms || ms > 60000)
+	if (len >= sizeof(kbuf))
+		return -EINVAL;
+	if (copy_from_user(kbuf, buf, len))
+		return -EFAULT;
+	kbuf[len] = 0;
+	if (sscanf(kbuf, "%u %7s", &ms, mode) < 1 || !ms || ms > 60000 ||
+	    (*mode && strcmp(mode, "faults")))
 		return -EINVAL;
 	ret = mag_stress_run(ms, &res);
-	/* A NULL from GFP_KERNEL with memory to spare is a failure too. */
-	if (!ret && (res.nulls || !res.moved || !res.timer_ok))
+	/*
+	 * A NULL from GFP_KERNEL with memory to spare is a failure too, but
+	 * for "faults" (fault injection on: NULLs are what it is for, each
+	 * counted and printed; objects must still be whole).
+	 */
+	if (!ret && ((res.nulls && !*mode) || !res.moved))
+		ret = -EIO;
+	if (!ret && !*mode && !res.timer_ok)
 		ret = -EIO;
 	return ret ?: len;
 }

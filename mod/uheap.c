@@ -314,6 +314,10 @@ static int uheap_alloc(struct mag_uheap *h, u64 size, u64 *off)
 {
 	struct mag_uspan *s;
 
+	if (mag_should_fail(size, GFP_KERNEL)) {
+		h->failed_allocs++;
+		return -ENOMEM;
+	}
 	if (size <= MAG_MAX_SMALL)
 		return uheap_alloc_small(h, mag_size_class(size), off, 1) ? 0 : -ENOMEM;
 	s = span_new(h, DIV_ROUND_UP(size, PAGE_SIZE), 0);
@@ -608,7 +612,8 @@ static long ioc_bulk(struct mag_uheap *h, void __user *uarg, bool alloc)
 	}
 	mutex_lock(&h->lock);
 	if (alloc) {
-		i = uheap_alloc_small(h, mag_size_class(b.size), offs, b.count);
+		i = mag_should_fail(b.size * b.count, GFP_KERNEL) ? 0 :
+		    uheap_alloc_small(h, mag_size_class(b.size), offs, b.count);
 		ret = i ? 0 : -ENOMEM;
 	} else {
 		for (i = 0; i < b.count; i++) {

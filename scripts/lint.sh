@@ -14,8 +14,21 @@ setup_deps
 cd "$top"
 mapfile -t files < <(git ls-files -co --exclude-standard '*.c' '*.h' | grep -v '^build/')
 fail=0
-out=$(perl "$LINUX_SRC/scripts/checkpatch.pl" --strict --no-tree --quiet \
-	--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES,LINUX_VERSION_CODE -f "${files[@]}" 2>&1) || fail=1
+# One false positive is dropped: checkpatch reads an asm goto label operand
+# (%l[name], as the kernel's own uaccess.h passes to _ASM_EXTABLE_UA())
+# as a modulo without spaces.  Its "total:" lines go too; any other
+# finding fails.
+out=$({ perl "$LINUX_SRC/scripts/checkpatch.pl" --strict --no-tree --quiet \
+	--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES,LINUX_VERSION_CODE -f "${files[@]}" 2>&1 ||
+	true; } | python3 -c '
+import re, sys
+for block in re.split(r"\n\s*\n", sys.stdin.read()):
+    lines = [l for l in block.splitlines() if l.strip() and not l.startswith("total:")]
+    if not lines or ("spaces preferred around that \x27%\x27" in lines[0]
+                     and any("%l[" in l for l in lines[1:])):
+        continue
+    print("\n".join(lines) + "\n")
+') || fail=1
 [ -z "$out" ] || { echo "$out"; fail=1; }
 
 # kernel-doc: every comment that opens with /** must parse cleanly.

@@ -14,6 +14,10 @@ Counts, for one boot:
   - the debugfs stress ("@@MAG STRESS <rc>"): one test, passes on rc 0; a
     guest without the trigger file reports "missing", a failure; with
     --expect-stress, a boot that never reported it fails too;
+  - the hostile-free check after it ("@@MAG HOSTILE <rc>"): one test,
+    passes on rc 0; with --expect-stress it must have reported too;
+  - the fault-injection run ("@@MAG FAULTS <rc>", KUnit kernels): one
+    test, passes on rc 0; with --expect-faults it must have reported;
   - the isolation check ("@@MAG ISOLATION <rc>", boots with nohz_full=):
     one test, passes on rc 0; with --expect-isolation, a boot that never
     reported it fails;
@@ -101,6 +105,7 @@ def main():
     ap.add_argument('--expect-ksft', type=int, default=0)
     ap.add_argument('--expect-stress', action='store_true')
     ap.add_argument('--expect-isolation', action='store_true')
+    ap.add_argument('--expect-faults', action='store_true')
     args = ap.parse_args()
     t = Tally(args.name)
 
@@ -108,7 +113,7 @@ def main():
         lines = [ANSI.sub('', l.rstrip('\r\n')) for l in f]
 
     ended, splats, ksft_ran, current = False, [], 0, None
-    stress_ran, isolation_ran, times = 0, 0, []
+    stress_ran, hostile_ran, isolation_ran, faults_ran, times = 0, 0, 0, 0, []
     for line in lines:
         if SPLATS.search(line) and '@@MAG' not in line:
             splats.append(line)
@@ -126,6 +131,15 @@ def main():
             rc = status(rest[0])
             t.check(rc == '0', 'debugfs stress: no trigger file (magalloc/stress)'
                     if rc == 'missing' else f'debugfs stress exited {rc} (see dmesg)')
+        elif kind == 'HOSTILE':
+            hostile_ran += 1
+            t.check(status(rest[0]) == '0',
+                    'hostile frees: a pointer was not refused as it should be (see dmesg)')
+        elif kind == 'FAULTS':
+            faults_ran += 1
+            rc = status(rest[0])
+            t.check(rc == '0', 'faults: no fail_magalloc in debugfs' if rc == 'missing'
+                    else 'faults: the stress under fault injection failed (see dmesg)')
         elif kind == 'ISOLATION':
             isolation_ran += 1
             rc = status(rest[0])
@@ -163,6 +177,10 @@ def main():
         t.check(False, f'{ksft_ran} of {args.expect_ksft} kselftest binaries ran')
     if args.expect_stress and not stress_ran:
         t.check(False, 'the debugfs stress never reported')
+    if args.expect_stress and not hostile_ran:
+        t.check(False, 'the hostile-free check never reported')
+    if args.expect_faults and not faults_ran:
+        t.check(False, 'the fault-injection run never reported')
     if args.expect_isolation and not isolation_ran:
         t.check(False, 'the isolation check never reported')
     if times:

@@ -67,7 +67,7 @@ static unsigned long page_size = 4096;
 
 struct pool {
 	char name[64];
-	unsigned long long size, spans, live, free, depot_full, depot_empty, hits, misses;
+	unsigned long long size, spans, live, free, depot_full, depot_empty, misses, slow;
 	unsigned int nodes;
 };
 
@@ -280,8 +280,8 @@ static int show_kernel(void)
 			p->free += field(tok, n, hdr, nhdr, "free_in_spans");
 			p->depot_full += field(tok, n, hdr, nhdr, "depot_full");
 			p->depot_empty += field(tok, n, hdr, nhdr, "depot_empty");
-			p->hits += field(tok, n, hdr, nhdr, "hits");
 			p->misses += field(tok, n, hdr, nhdr, "misses");
+			p->slow += field(tok, n, hdr, nhdr, "slow");
 			p->nodes++;
 		}
 	}
@@ -289,17 +289,17 @@ static int show_kernel(void)
 	printf("\n kernel pools, nodes summed: %d in use\n", npools);
 	if (!npools)
 		return 0;
-	printf(" %-18s %6s %9s %9s %6s %9s %6s %7s %6s\n", "POOL", "SIZE", "OBJECTS", "FREE",
-	       "SPANS", "BYTES", "WASTE", "DEPOT", "HIT");	/* full/empty magazines */
+	/* DEPOT: full/empty magazines */
+	printf(" %-18s %6s %9s %9s %6s %9s %6s %7s %9s %9s\n", "POOL", "SIZE", "OBJECTS",
+	       "FREE", "SPANS", "BYTES", "WASTE", "DEPOT", "MISSES", "SLOW");
 	for (i = 0; i < npools; i++) {
 		p = &pools[i];
 		bytes = p->spans * span_bytes(p->size, p->spans ?
 					      (p->live + p->free) / p->spans : 0);
 		snprintf(depot, sizeof(depot), "%llu/%llu", p->depot_full, p->depot_empty);
-		printf(" %-18s %6llu %9llu %9llu %6llu %9s %6s %7s %6s\n", p->name, p->size,
-		       p->live, p->free, p->spans, bytes ? human(bytes) : "-",
-		       pct(p->live * p->size, bytes), depot,
-		       share(p->hits, p->hits + p->misses));
+		printf(" %-18s %6llu %9llu %9llu %6llu %9s %6s %7s %9llu %9llu\n", p->name,
+		       p->size, p->live, p->free, p->spans, bytes ? human(bytes) : "-",
+		       pct(p->live * p->size, bytes), depot, p->misses, p->slow);
 		tl += p->live;
 		tu += p->live * p->size;
 		tb += bytes;

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * magalloc's hostile-free check, for every kernel `make check` boots (the
+ * stock ones have no KUnit, and only they have KFENCE): writing anything
+ * to /sys/kernel/debug/magalloc/hostile hands mag_free() and
+ * mag_cache_free(), inline and exported, every kind of pointer it must
+ * refuse, and checks that each was reported as what it is and that the
+ * memory behind it is as it was (the write fails with EIO otherwise).
+ * The KUnit suite runs it too (mag_hostile_run()).
+ *
+ * The kinds: an ERR_PTR, a user address, this task's stack, vmalloc and
+ * module memory, a kmalloc() object, a KFENCE object where the kernel
+ * has KFENCE, a pointer into an arena's header, interior pointers of a
+ * small and a large object, and immediate double frees, at the fast path
+ * and at a full magazine, of mag_alloc() and typed-cache objects.  After
+ * a double free, two allocations must not return the same object.
+ *
+ * What the fast path cannot see, and this check therefore does not ask of
+ * it: an interior pointer of a small object is refused at the call only
+ * in debug mode (the check runs it there); otherwise it is cached like an
+ * object and reported when its magazine goes back to the spans, as
+ * Documentation/design.rst says.  Double frees are caught at the call
+ * when the two frees run on one CPU with nothing between them: the check
+ * runs them with migration disabled and the trim paused, since a
+ * migration or a drain in between is the case it does not catch.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/err.h>
+#include <linux/kfence.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+
+#include "internal.h"
+
+#define FILL	0xa5
+
+/* Module memory, with a known content. */
+static u8 module_bytes[128] = { [0 ... 127] = FILL };
+
+static bool filled(const void *p, size_t n)
+{
+	return !memchr_inv(p, FILL, n);
+}
+
+/*
+ * Free @ptr with both mag_free()s; it must be refused as @why, twice.
+ * Returns 0, or 1 after saying what went wrong.
+ */
+static int refused(const char *what, const void *ptr, enum mag_bad_free why)
+{
+	unsigned long before = mag_bad_free_count(why);
+
+	mag_free(ptr);		/* the inline fast path */
+	(mag_free)(ptr);	/* the exported one */
+	if (mag_bad_free_count(why) == before + 2)
+		return 0;
+	pr_err("hostile: %s: %lu reports of the right kind, want 2\n", what,
+	       mag_bad_free_count(why) - before);
+	return 1;
+}
+
+/* A KFENCE object from kmalloc(), if the kernel samples one within 2 s. */
+static void *kfence_object(void)
+{
+	int i;
+
+	for (i = 0; i < 2000 && IS_ENABLED(CONFIG_KFENCE); i++) {
+		void *p = kmalloc(32, GFP_KERNEL);
+
+		if (p && is_kfence_address(p))
+			return p;
+		kfree(p);
+		usleep_range(1000, 2000);
+	}
+	return NULL;
+}
+
+/* Immediate double frees of objects from @alloc; 0 or failures. */
+static int double_frees(const char *what, struct mag_cache *cache)
+{
+	unsigned long before = mag_bad_free_count(MAG_BAD_DOUBLE);
+	void *p, *q, *r, *objs[64];
+	int i, n, fails = 0;
+
+	mag_trim_pause(true);
+	migrate_disable();
+	/* At the fast path: the object is the loaded magazine's top. */
+	p = cache ? mag_cache_alloc(cache, GFP_KERNEL) : mag_alloc(64, GFP_KERNEL);
+	if (!p) {
+		fails = 1;
+		goto out;
+	}
+	if (cache) {
+		mag_cache_free(cache, p);
+		mag_cache_free(cache, p);
+		q = mag_cache_alloc(cache, GFP_KERNEL);
+		r = mag_cache_alloc(cache, GFP_KERNEL);
+	} else {
+		mag_free(p);
+		mag_free(p);
+		q = mag_alloc(64, GFP_KERNEL);
+		r = mag_alloc(64, GFP_KERNEL);
+	}
+	if (q == r) {
+		pr_err("hostile: %s: after a double free two allocations returned %p\n", what, q);
+		fails++;
+	}
+	mag_free(q);
+	if (q != r)
+		mag_free(r);
+
+	/*
+	 * At a full magazine: free until a free fills it (the slow path then
+	 * takes the second free), as many times as objects fit in one.
+	 */
+	n = 0;
+	for (i = 0; i < ARRAY_SIZE(objs); i++) {
+		objs[i] = cache ? mag_cache_alloc(cache, GFP_KERNEL) : mag_alloc(64, GFP_KERNEL);
+		if (objs[i])
+			n++;
+	}
+	for (i = 0; i < ARRAY_SIZE(objs); i++) {
+		if (!objs[i])
+			continue;
+		(mag_free)(objs[i]);
+		(mag_free)(objs[i]);
+	}
+out:
+	migrate_enable();
+	mag_trim_pause(false);
+	if (mag_bad_free_count(MAG_BAD_DOUBLE) != before + 1 + n) {
+		pr_err("hostile: %s: %lu double frees reported, want %d\n", what,
+		       mag_bad_free_count(MAG_BAD_DOUBLE) - before, 1 + n);
+		fails++;
+	}
+	return fails;
+}
+
+/**
+ * mag_hostile_run() - free every kind of pointer magalloc must refuse
+ *
+ * Context: process context, may sleep.
+ *
+ * Return: the number of checks that failed (each said why on the console).
+ */
+int mag_hostile_run(void)
+{
+	struct mag_cache *cache = mag_cache_create("mag_hostile", 64, 0, 0, NULL);
+	u8 stack[64];
+	u8 *v, *k, *s, *l, *f;
+	int fails = 0;
+
+	memset(stack, FILL, sizeof(stack));
+	v = vmalloc(PAGE_SIZE);
+	k = kmalloc(64, GFP_KERNEL);
+	s = mag_alloc(64, GFP_KERNEL);
+	l = mag_alloc(100000, GFP_KERNEL);
+	if (!cache || !v || !k || !s || !l) {
+		pr_err("hostile: out of memory\n");
+		fails++;
+		goto out;
+	}
+	memset(v, FILL, PAGE_SIZE);
+	memset(k, FILL, 64);
+
+	fails += refused("ERR_PTR", ERR_PTR(-ENOMEM), MAG_BAD_FOREIGN);
+	fails += refused("user address", (void *)0x10000UL + 64, MAG_BAD_FOREIGN);
+	fails += refused("stack", stack + 8, MAG_BAD_FOREIGN);
+	fails += refused("vmalloc", v + 64, MAG_BAD_FOREIGN);
+	fails += refused("module", module_bytes + 8, MAG_BAD_FOREIGN);
+	fails += refused("kmalloc", k, MAG_BAD_FOREIGN);
+	fails += refused("arena header", (u8 *)mag_arena_of(s) + 64, MAG_BAD_FOREIGN);
+	fails += refused("interior of a large object", l + PAGE_SIZE, MAG_BAD_INTERIOR);
+	mag_set_debug(true);
+	fails += refused("interior of a small object (debug mode)", s + 8, MAG_BAD_INTERIOR);
+	mag_set_debug(false);
+	if (!filled(stack, sizeof(stack)) || !filled(v, PAGE_SIZE) || !filled(k, 64) ||
+	    !filled(module_bytes, sizeof(module_bytes))) {
+		pr_err("hostile: memory behind a refused pointer changed\n");
+		fails++;
+	}
+	if (mag_ksize(s) != 64 || mag_ksize(l) < 100000) {
+		pr_err("hostile: an object lost its size after its interior was freed\n");
+		fails++;
+	}
+
+	f = kfence_object();
+	if (f) {
+		memset(f, FILL, 32);
+		fails += refused("KFENCE", f, MAG_BAD_FOREIGN);
+		if (!filled(f, 32)) {
+			pr_err("hostile: the KFENCE object changed\n");
+			fails++;
+		}
+		kfree(f);
+	} else {
+		pr_info("hostile: no KFENCE object (%s)\n", IS_ENABLED(CONFIG_KFENCE) ?
+			"none sampled in 2 s" : "no CONFIG_KFENCE");
+	}
+
+	fails += double_frees("mag_alloc", NULL);
+	fails += double_frees("typed cache", cache);
+out:
+	mag_free(l);
+	mag_free(s);
+	kfree(k);
+	vfree(v);
+	mag_cache_destroy(cache);
+	pr_info("hostile: %d checks failed\n", fails);
+	return fails;
+}
+
+static ssize_t hostile_write(struct file *file, const char __user *buf,
+			     size_t count, loff_t *ppos)
+{
+	return mag_hostile_run() ? -EIO : count;
+}
+
+static const struct file_operations hostile_fops = {
+	.owner = THIS_MODULE,
+	.write = hostile_write,
+	.llseek = noop_llseek,
+};
+
+/**
+ * mag_hostile_debugfs() - create the hostile file
+ * @dir: magalloc's debugfs directory
+ */
+void mag_hostile_debugfs(struct dentry *dir)
+{
+	debugfs_create_file("hostile", 0200, dir, NULL, &hostile_fops);
+}
