@@ -141,10 +141,12 @@ static noinline void free_other(const void *ptr)
 	if (!s) {
 		mag_report_bad_free(ptr, MAG_BAD_FOREIGN, NULL);
 	} else if (s->state == MAG_SPAN_LARGE) {
-		if (ptr == s->base)
+		if (ptr == s->base) {
+			mag_free_hook(ptr);
 			mag_large_free(s);
-		else
+		} else {
 			mag_report_bad_free(ptr, MAG_BAD_INTERIOR, NULL);
+		}
 	} else if (static_branch_unlikely(&mag_debug_key)) {
 		mag_central_free_obj((void *)ptr);
 	} else {
@@ -164,6 +166,9 @@ static noinline void *alloc_miss(struct mag_pool *pool, gfp_t gfp)
  * where the kernel would charge no cgroup, to the ordinary ones.  Huge
  * objects keep __GFP_ACCOUNT: the page allocator charges them itself.
  */
+static __always_inline void *alloc_any(size_t size, gfp_t gfp);
+static void *alloc_node(size_t size, gfp_t gfp, int node);
+
 static noinline void *alloc_other(size_t size, gfp_t gfp, int node)
 {
 	void *obj;
@@ -178,28 +183,13 @@ static noinline void *alloc_other(size_t size, gfp_t gfp, int node)
 			return obj;
 		gfp &= ~__GFP_ACCOUNT;
 		if (size <= MAG_MAX_SMALL)
-			return node == NUMA_NO_NODE ? mag_alloc(size, gfp) :
-			       mag_alloc_node(size, gfp, node);
+			return node == NUMA_NO_NODE ? alloc_any(size, gfp) :
+			       alloc_node(size, gfp, node);
 	}
 	return mag_large_alloc(size, gfp, node);
 }
 
-/**
- * mag_alloc() - allocate memory
- * @size: bytes; 0 gives ZERO_SIZE_PTR
- * @gfp: allocation flags, as for kmalloc(): __GFP_ZERO zeroes; flags
- *	without __GFP_DIRECT_RECLAIM never sleep; GFP_NOFS and GFP_NOIO hold
- *	for the memory magalloc takes on the caller's behalf too;
- *	__GFP_NOFAIL never gets NULL (magalloc retries, waiting in between);
- *	__GFP_DMA and __GFP_DMA32 always get NULL; __GFP_ACCOUNT charges
- *	the object to the caller's memory cgroup, as kmalloc() does (on
- *	pages of that cgroup's own: see memcg.c for the cost)
- *
- * Return: a pointer aligned to 8 bytes (to its size for powers of two up
- * to 32 KiB, to a page beyond), or NULL.  Never warns (but for a huge
- * __GFP_NOFAIL request, where the page allocator warns, as for kmalloc()).
- */
-void *mag_alloc(size_t size, gfp_t gfp)
+static __always_inline void *alloc_any(size_t size, gfp_t gfp)
 {
 	unsigned int cls;
 	void *obj;
@@ -221,7 +211,54 @@ void *mag_alloc(size_t size, gfp_t gfp)
 		return memset(obj, 0, mag_class_size[cls]);
 	return obj;
 }
+
+/**
+ * mag_alloc() - allocate memory
+ * @size: bytes; 0 gives ZERO_SIZE_PTR
+ * @gfp: allocation flags, as for kmalloc(): __GFP_ZERO zeroes; flags
+ *	without __GFP_DIRECT_RECLAIM never sleep; GFP_NOFS and GFP_NOIO hold
+ *	for the memory magalloc takes on the caller's behalf too;
+ *	__GFP_NOFAIL never gets NULL (magalloc retries, waiting in between);
+ *	__GFP_DMA and __GFP_DMA32 always get NULL; __GFP_ACCOUNT charges
+ *	the object to the caller's memory cgroup, as kmalloc() does (on
+ *	pages of that cgroup's own: see memcg.c for the cost)
+ *
+ * Return: a pointer aligned to 8 bytes (to its size for powers of two up
+ * to 32 KiB, to a page beyond), or NULL.  Never warns (but for a huge
+ * __GFP_NOFAIL request, where the page allocator warns, as for kmalloc()).
+ */
+void *mag_alloc(size_t size, gfp_t gfp)
+{
+	return mag_alloc_hook(alloc_any(size, gfp), size, gfp);
+}
 EXPORT_SYMBOL_GPL(mag_alloc);
+
+static void *alloc_node(size_t size, gfp_t gfp, int node)
+{
+	struct mag_central *c;
+	void *obj;
+
+	if (node == NUMA_NO_NODE || node == mag_home_node())
+		return alloc_any(size, gfp);
+	if (mag_should_fail(size, gfp))
+		return NULL;
+	if (node < 0 || node >= nr_node_ids)
+		return NULL;
+	if (!node_state(node, N_MEMORY))
+		return alloc_any(size, gfp);
+	if (size - 1 >= MAG_MAX_SMALL || (gfp & MAG_GFP_DIVERT))
+		return alloc_other(size, gfp, node);
+	mag_might_alloc(gfp);
+	c = mag_generic[mag_size_class(size)].central[node];
+	while (!(obj = mag_central_alloc_one(c))) {
+		if (!mag_central_grow(c, gfp))
+			continue;
+		obj = mag_alloc_elsewhere(c->pool, gfp, node);
+		if (obj || !mag_retry(gfp))
+			break;
+	}
+	return init_obj(c->pool, obj, gfp);
+}
 
 /**
  * mag_alloc_node() - allocate memory on a NUMA node
@@ -237,29 +274,7 @@ EXPORT_SYMBOL_GPL(mag_alloc);
  */
 void *mag_alloc_node(size_t size, gfp_t gfp, int node)
 {
-	struct mag_central *c;
-	void *obj;
-
-	if (node == NUMA_NO_NODE || node == mag_home_node())
-		return mag_alloc(size, gfp);
-	if (mag_should_fail(size, gfp))
-		return NULL;
-	if (node < 0 || node >= nr_node_ids)
-		return NULL;
-	if (!node_state(node, N_MEMORY))
-		return mag_alloc(size, gfp);
-	if (size - 1 >= MAG_MAX_SMALL || (gfp & MAG_GFP_DIVERT))
-		return alloc_other(size, gfp, node);
-	mag_might_alloc(gfp);
-	c = mag_generic[mag_size_class(size)].central[node];
-	while (!(obj = mag_central_alloc_one(c))) {
-		if (!mag_central_grow(c, gfp))
-			continue;
-		obj = mag_alloc_elsewhere(c->pool, gfp, node);
-		if (obj || !mag_retry(gfp))
-			break;
-	}
-	return init_obj(c->pool, obj, gfp);
+	return mag_alloc_hook(alloc_node(size, gfp, node), size, gfp);
 }
 EXPORT_SYMBOL_GPL(mag_alloc_node);
 
@@ -353,8 +368,10 @@ int mag_alloc_bulk(size_t size, gfp_t gfp, size_t nr, void **objs)
 	if (size > MAG_MAX_SMALL || !size || (gfp & MAG_GFP_DIVERT)) {
 		for (; i < nr; i++) {
 			objs[i] = mag_alloc(size, gfp);
-			if (!objs[i])
-				goto fail;
+			if (!objs[i]) {
+				mag_free_bulk(i, objs);
+				return 0;
+			}
 		}
 		return nr;
 	}
@@ -365,7 +382,7 @@ int mag_alloc_bulk(size_t size, gfp_t gfp, size_t nr, void **objs)
 		if (mag_busy_enter() && !static_branch_unlikely(&mag_debug_key)) {
 			m = mag_local_cpu(pool)->loaded;
 			n = min_t(size_t, m->rounds, nr - i);
-			/* never a write to the shared sentinel */
+			/* never a write to the sentinel */
 			if (n) {
 				m->rounds -= n;
 				memcpy(&objs[i], &m->objs[m->rounds], n * sizeof(void *));
@@ -377,14 +394,15 @@ int mag_alloc_bulk(size_t size, gfp_t gfp, size_t nr, void **objs)
 		if (i < nr) {
 			objs[i] = mag_alloc_slow(pool, gfp);
 			if (!objs[i])
-				goto fail;
+				break;
 			i++;
 		}
 	}
-	for (i = 0; i < nr; i++)
-		init_obj(pool, objs[i], gfp);
-	return nr;
-fail:
+	/* allocated, even those a failure gives back at once */
+	for (n = 0; n < i; n++)
+		mag_alloc_hook(init_obj(pool, objs[n], gfp), size, gfp);
+	if (i == nr)
+		return nr;
 	mag_free_bulk(i, objs);
 	return 0;
 }
@@ -607,12 +625,17 @@ static noinline void *cache_alloc_other(struct mag_cache *cache, gfp_t gfp)
  */
 void *mag_cache_alloc(struct mag_cache *cache, gfp_t gfp)
 {
+	void *obj;
+
 	if (mag_should_fail(cache->pool.size, gfp))
 		return NULL;
-	if (unlikely(gfp & MAG_GFP_DIVERT))
-		return cache_alloc_other(cache, gfp);
-	mag_might_alloc(gfp);
-	return pool_alloc(&cache->pool, gfp);
+	if (unlikely(gfp & MAG_GFP_DIVERT)) {
+		obj = cache_alloc_other(cache, gfp);
+	} else {
+		mag_might_alloc(gfp);
+		obj = pool_alloc(&cache->pool, gfp);
+	}
+	return mag_alloc_hook(obj, cache->pool.size, gfp);
 }
 EXPORT_SYMBOL_GPL(mag_cache_alloc);
 

@@ -102,8 +102,11 @@ static struct mag_span *check_obj(struct mag_central *c, void *obj, unsigned int
 	return s;
 }
 
-/* Give @nr objects back to their spans.  c->lock held. */
-static void put_locked(struct mag_central *c, void **objs, unsigned int nr)
+/*
+ * Give @nr objects back to their spans.  c->lock held.  @freed: they come
+ * from a caller's free (not from a magazine), so kmemleak hears of each.
+ */
+static void put_locked(struct mag_central *c, void **objs, unsigned int nr, bool freed)
 {
 	unsigned int i, idx;
 
@@ -114,6 +117,8 @@ static void put_locked(struct mag_central *c, void **objs, unsigned int nr)
 			c->bad_frees++;
 			continue;
 		}
+		if (freed)
+			mag_free_hook(objs[i]);
 		mag_trace(s, true);
 		mag_trace(&s->alloc[BIT_WORD(idx)], true);
 		__clear_bit(idx, s->alloc);
@@ -152,7 +157,7 @@ static void central_put(struct mag_central *c, void **objs, unsigned int nr)
 	unsigned long flags;
 
 	spin_lock_irqsave(&c->lock, flags);
-	put_locked(c, objs, nr);
+	put_locked(c, objs, nr, true);
 	spin_unlock_irqrestore(&c->lock, flags);
 }
 
@@ -200,6 +205,8 @@ int mag_central_grow(struct mag_central *c, gfp_t gfp)
 			 mag_meta_gfp(gfp), c->node);
 	if (!s)
 		return -ENOMEM;
+	/* its @base would vouch for the span's first object (internal.h) */
+	kmemleak_ignore(s);
 	s->pool = pool;
 	s->state = MAG_SPAN_SMALL;
 	s->nr_objs = nobj;
@@ -263,7 +270,7 @@ struct mag_magazine *mag_depot_get_full(struct mag_central *c, unsigned int limi
 	struct mag_magazine *m = mag_depot_get(c, true);
 
 	if (m && m->rounds > limit) {
-		put_locked(c, m->objs + limit, m->rounds - limit);
+		put_locked(c, m->objs + limit, m->rounds - limit, false);
 		m->rounds = limit;
 	}
 	return m;
@@ -285,7 +292,7 @@ void mag_depot_put(struct mag_central *c, struct mag_magazine *m)
 	mag_trace(c, true);
 	mag_trace(m, true);
 	if (m->rounds && (m->rounds < m->size || c->nr_full >= mag_depot_max)) {
-		put_locked(c, m->objs, m->rounds);
+		put_locked(c, m->objs, m->rounds, false);
 		m->rounds = 0;
 	}
 	if (m->rounds) {
@@ -324,7 +331,7 @@ unsigned long mag_central_trim(struct mag_central *c, bool all, unsigned int max
 	n = min(all ? c->nr_full : c->min_full, max_full);
 	for (; n; n--) {
 		m = mag_depot_get(c, true);
-		put_locked(c, m->objs, m->rounds);
+		put_locked(c, m->objs, m->rounds, false);
 		objs += m->rounds;
 		m->next = c->empty_mags;
 		c->empty_mags = m;

@@ -215,6 +215,89 @@ out:
 	return fails;
 }
 
+/*
+ * The leak check (debugfs "leak", kernels with kmemleak): writing 1
+ * allocates one object of each kind (inline and exported mag_alloc(), a
+ * typed cache's, a bulk one, a large one) and keeps their addresses only
+ * in a form kmemleak cannot read as pointers, printing each ("leak:
+ * 0x..."); a kmemleak scan must then report exactly those, with this
+ * function in their allocation backtrace.  Writing 0 frees them.
+ */
+#define LEAK_MASK	0x5a5a5a5a5a5a5a5aUL
+static unsigned long leaked[5];
+static struct mag_cache *leak_cache;
+static DEFINE_MUTEX(leak_lock);
+
+static int leak_start(void)
+{
+	void *objs[5] = {}, *bulk[1];
+	int i;
+
+	if (leak_cache)
+		return -EBUSY;
+	leak_cache = mag_cache_create("mag_leak", 96, 0, 0, NULL);
+	if (!leak_cache)
+		return -ENOMEM;
+	objs[0] = mag_alloc(64, GFP_KERNEL);
+	objs[1] = (mag_alloc)(200, GFP_KERNEL);
+	objs[2] = mag_cache_alloc(leak_cache, GFP_KERNEL);
+	if (mag_alloc_bulk(128, GFP_KERNEL, 1, bulk) == 1)
+		objs[3] = bulk[0];
+	objs[4] = mag_alloc(100000, GFP_KERNEL);
+	for (i = 0; i < ARRAY_SIZE(objs); i++) {
+		if (objs[i]) {
+			memset(objs[i], 0, 64);
+			pr_info("leak: 0x%lx\n", (unsigned long)objs[i]);
+		}
+		leaked[i] = (unsigned long)objs[i] ^ LEAK_MASK;
+	}
+	return 0;
+}
+
+static void leak_end(void)
+{
+	int i;
+
+	if (!leak_cache)
+		return;
+	for (i = 0; i < ARRAY_SIZE(leaked); i++) {
+		void *p = (void *)(leaked[i] ^ LEAK_MASK);
+
+		if (i == 2)
+			mag_cache_free(leak_cache, p);
+		else
+			mag_free(p);
+	}
+	mag_cache_destroy(leak_cache);
+	leak_cache = NULL;
+}
+
+static ssize_t leak_write(struct file *file, const char __user *buf,
+			  size_t count, loff_t *ppos)
+{
+	bool on;
+	int ret;
+
+	ret = kstrtobool_from_user(buf, count, &on);
+	if (ret)
+		return ret;
+	mutex_lock(&leak_lock);
+	if (on) {
+		ret = leak_start();
+	} else {
+		leak_end();
+		ret = 0;
+	}
+	mutex_unlock(&leak_lock);
+	return ret ?: count;
+}
+
+static const struct file_operations leak_fops = {
+	.owner = THIS_MODULE,
+	.write = leak_write,
+	.llseek = noop_llseek,
+};
+
 static ssize_t hostile_write(struct file *file, const char __user *buf,
 			     size_t count, loff_t *ppos)
 {
@@ -234,4 +317,16 @@ static const struct file_operations hostile_fops = {
 void mag_hostile_debugfs(struct dentry *dir)
 {
 	debugfs_create_file("hostile", 0200, dir, NULL, &hostile_fops);
+	if (IS_ENABLED(CONFIG_DEBUG_KMEMLEAK))
+		debugfs_create_file("leak", 0200, dir, NULL, &leak_fops);
+}
+
+/**
+ * mag_hostile_exit() - free what the leak check still holds (unload)
+ */
+void mag_hostile_exit(void)
+{
+	mutex_lock(&leak_lock);
+	leak_end();
+	mutex_unlock(&leak_lock);
 }

@@ -88,6 +88,11 @@ enum mag_span_state {
  *	back from magazines
  * @rcu: descriptors are freed a grace period after their span (see
  *	mag_span_of())
+ *
+ * kmemleak neither scans nor reports descriptors (kmemleak_ignore()):
+ * @base would otherwise be a reference to the span's first object, and a
+ * leaked large object or first object would never be reported.  The
+ * arena header's @span[] keeps them referenced.
  */
 struct mag_span {
 	struct list_head link;
@@ -499,6 +504,7 @@ struct dentry *mag_fault_debugfs(void);
 /* hostile.c */
 int mag_hostile_run(void);
 void mag_hostile_debugfs(struct dentry *dir);
+void mag_hostile_exit(void);
 
 /* memcg.c: __GFP_ACCOUNT */
 bool mag_memcg_alloc(size_t size, gfp_t gfp, int node, void **objp);

@@ -36,6 +36,7 @@
 #include <linux/fault-inject.h>
 #include <linux/gfp.h>
 #include <linux/jump_label.h>
+#include <linux/kmemleak.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/percpu.h>
@@ -320,6 +321,24 @@ static __always_inline void *mag_pop(struct mag_cpu *pc)
 }
 
 /*
+ * Sanitizer hooks of the fast paths, as SLUB's slab_post_alloc_hook() and
+ * slab_free_hook() have them: kmemleak knows every live object (and no
+ * free one); without CONFIG_DEBUG_KMEMLEAK they are nothing.  A free is
+ * told to kmemleak before the object can be handed out again.
+ */
+static __always_inline void *mag_alloc_hook(void *obj, size_t size, gfp_t gfp)
+{
+	if (!ZERO_OR_NULL_PTR(obj))
+		kmemleak_alloc(obj, size, 1, gfp);
+	return obj;
+}
+
+static __always_inline void mag_free_hook(const void *obj)
+{
+	kmemleak_free(obj);
+}
+
+/*
  * False if @m is full, and if @obj is already its top: an immediate double
  * free (the slow path then reports it), as SLAB_FREELIST_HARDENED catches
  * it for SLUB.  objs[-1] is @next, never an object.
@@ -334,6 +353,7 @@ static __always_inline bool mag_push(struct mag_magazine *m, const void *obj)
 	mag_trace(&m->objs[(long)n - 1], false);
 	if (unlikely(m->objs[(long)n - 1] == obj))
 		return false;
+	mag_free_hook(obj);
 	m->objs[n] = (void *)obj;
 	/* Count it in place (one instruction on x86), not from a register. */
 	barrier();
@@ -495,7 +515,7 @@ static __always_inline void *mag_alloc_const(size_t size, gfp_t gfp)
 		return (mag_alloc)(size, gfp);
 	if (unlikely(want_init_on_alloc(gfp)))
 		mag_zero_const(obj, mag_const_class_size(size));
-	return obj;
+	return mag_alloc_hook(obj, size, gfp);
 }
 
 static __always_inline void mag_free_inline(const void *ptr)

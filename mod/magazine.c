@@ -166,8 +166,10 @@ static void *pop(struct mag_magazine *m)
 	return m->objs[--m->rounds];
 }
 
+/* @obj is one a caller frees (flush() alone pushes): kmemleak hears of it. */
 static void push(struct mag_magazine *m, void *obj)
 {
+	mag_free_hook(obj);
 	mag_trace(m, true);
 	mag_trace(&m->objs[m->rounds], true);
 	m->objs[m->rounds++] = obj;

@@ -269,6 +269,7 @@ static void __exit magalloc_exit(void)
 {
 	debugfs_remove_recursive(mag_debugfs);
 	debugfs_remove_recursive(mag_fault_dir);
+	mag_hostile_exit();
 	mag_chrdev_exit();
 	mag_uheap_exit();
 	mag_lifecycle_exit();

@@ -224,8 +224,13 @@ static int heap_grow(struct mag_heap *h, gfp_t gfp)
 		free_pages((unsigned long)a, MAG_ARENA_ORDER);
 		return -ENOMEM;
 	}
-	/* Objects in arenas may hold the only pointer to other memory. */
-	kmemleak_alloc(a, MAG_ARENA_SIZE, 0, gfp);
+	/*
+	 * The header holds the only pointers to span descriptors: a kmemleak
+	 * object that is scanned and never reported.  The objects in the
+	 * arena are kmemleak objects of their own while allocated
+	 * (mag_alloc_hook()), as SLUB's are.
+	 */
+	kmemleak_alloc(a, sizeof(*a), 0, gfp);
 
 	spin_lock_irqsave(&h->lock, flags);
 	list_add(&a->link, &h->arenas);
@@ -440,6 +445,8 @@ static void *large_alloc_near(struct mag_heap **heaps, size_t size, gfp_t gfp, i
 		s = kzalloc_node(sizeof(*s), mag_meta_gfp(gfp), node);
 		if (!s)
 			return NULL;
+		/* its @base would vouch for the object (internal.h) */
+		kmemleak_ignore(s);
 		s->state = MAG_SPAN_LARGE;
 		p = mag_heap_alloc(heaps[node], DIV_ROUND_UP(size, PAGE_SIZE), gfp, s, NULL);
 		if (p) {
@@ -556,6 +563,7 @@ bool mag_huge_free(const void *p)
 	xa_unlock_irqrestore(&mag_huge, flags);
 	if (!v)
 		return false;
+	mag_free_hook(p);
 	free_pages_exact((void *)p, xa_to_value(v) << PAGE_SHIFT);
 	return true;
 }

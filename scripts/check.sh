@@ -147,8 +147,8 @@ for k in $kernels; do
 	kunit)
 		module kunit "$kunit_dir"
 		start "$k" "$kunit_dir/arch/x86/boot/bzImage" 900 "" \
-			-m "$(ko kunit)" -R stress,ksft,faults -t "$tests" \
-			-- "${full_judge[@]}" --expect-faults --kunit "$kunit_py"
+			-m "$(ko kunit)" -R stress,ksft,leak,faults -t "$tests" \
+			-- "${full_judge[@]}" --expect-faults --expect-leak --kunit "$kunit_py"
 		;;
 	kunit-init)
 		# init_on_free=1 takes mag_free() off its inline fast path and

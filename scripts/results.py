@@ -16,6 +16,10 @@ Counts, for one boot:
     --expect-stress, a boot that never reported it fails too;
   - the hostile-free check after it ("@@MAG HOSTILE <rc>"): one test,
     passes on rc 0; with --expect-stress it must have reported too;
+  - the leak check ("@@MAG LEAK-BEGIN" ... "@@MAG LEAK-END <rc>", the
+    kunit boot): one test, passes on rc 0; the kmemleak reports it
+    provokes between the two marks are not splats; with --expect-leak it
+    must have reported;
   - the fault-injection run ("@@MAG FAULTS <rc>", KUnit kernels): one
     test, passes on rc 0; with --expect-faults it must have reported;
   - the isolation check ("@@MAG ISOLATION <rc>", boots with nohz_full=):
@@ -106,6 +110,7 @@ def main():
     ap.add_argument('--expect-stress', action='store_true')
     ap.add_argument('--expect-isolation', action='store_true')
     ap.add_argument('--expect-faults', action='store_true')
+    ap.add_argument('--expect-leak', action='store_true')
     args = ap.parse_args()
     t = Tally(args.name)
 
@@ -113,9 +118,11 @@ def main():
         lines = [ANSI.sub('', l.rstrip('\r\n')) for l in f]
 
     ended, splats, ksft_ran, current = False, [], 0, None
-    stress_ran, hostile_ran, isolation_ran, faults_ran, times = 0, 0, 0, 0, []
+    stress_ran, hostile_ran, isolation_ran, faults_ran, leak_ran = 0, 0, 0, 0, 0
+    times = []
+    in_leak = False
     for line in lines:
-        if SPLATS.search(line) and '@@MAG' not in line:
+        if SPLATS.search(line) and '@@MAG' not in line and not in_leak:
             splats.append(line)
         m = MARK.search(line)
         if not m:
@@ -135,6 +142,14 @@ def main():
             hostile_ran += 1
             t.check(status(rest[0]) == '0',
                     'hostile frees: a pointer was not refused as it should be (see dmesg)')
+        elif kind == 'LEAK-BEGIN':
+            in_leak = True
+        elif kind == 'LEAK-END':
+            in_leak = False
+            leak_ran += 1
+            rc = status(rest[0])
+            t.check(rc == '0', 'leak: no kmemleak or no magalloc/leak' if rc == 'missing'
+                    else 'leak: kmemleak did not report exactly the hidden objects')
         elif kind == 'FAULTS':
             faults_ran += 1
             rc = status(rest[0])
@@ -181,6 +196,10 @@ def main():
         t.check(False, 'the hostile-free check never reported')
     if args.expect_faults and not faults_ran:
         t.check(False, 'the fault-injection run never reported')
+    if args.expect_leak and not leak_ran:
+        t.check(False, 'the leak check never reported')
+    if in_leak:
+        t.check(False, 'the leak check began and never ended')
     if args.expect_isolation and not isolation_ran:
         t.check(False, 'the isolation check never reported')
     if times:
