@@ -376,6 +376,7 @@ static void numa_placement(struct kunit *test)
 	struct on_cpu_batch b = { .cache = cache };
 	int node, cpu, other = -1;
 	struct mag_central *home;
+	struct mag_magazine *m;
 	struct mag_cpu *pc;
 	unsigned int i;
 
@@ -419,8 +420,8 @@ static void numa_placement(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pc->loaded->rounds, 1U);
 	KUNIT_EXPECT_PTR_EQ(test, pc->loaded->objs[0], oc.obj);
 	/* its own node's magazines took nothing */
-	KUNIT_EXPECT_TRUE(test,
-			  mag_is_sentinel(per_cpu_ptr(pool->cpu[cpu_to_mem(other)], other)->loaded));
+	m = per_cpu_ptr(pool->cpu[cpu_to_mem(other)], other)->loaded;
+	KUNIT_EXPECT_TRUE(test, mag_is_sentinel(m));
 	KUNIT_EXPECT_EQ(test, pool->central[cpu_to_mem(other)]->nr_spans, 0UL);
 
 	/*
