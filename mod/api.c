@@ -415,10 +415,19 @@ EXPORT_SYMBOL_GPL(mag_alloc_bulk);
  */
 void mag_free_bulk(size_t nr, void **objs)
 {
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < nr; i++)
-		mag_free(objs[i]);
+	/* as many pushes as succeed in one busy region; mag_free() the rest */
+	while (i < nr) {
+		preempt_disable();
+		if (likely(mag_busy_enter()))
+			while (i < nr && mag_push_obj_busy(objs[i]))
+				i++;
+		mag_busy_exit();
+		preempt_enable();
+		if (i < nr)
+			mag_free(objs[i++]);
+	}
 }
 EXPORT_SYMBOL_GPL(mag_free_bulk);
 

@@ -429,29 +429,35 @@ miss:
  * busy mark is held, so no fast path reads memory at a pointer it was
  * given.
  */
-static __always_inline bool mag_push_obj(const void *ptr)
+/* mag_push_obj() inside a busy region (mag_free_bulk() holds one). */
+static __always_inline bool mag_push_obj_busy(const void *ptr)
 {
 	const void *addr = ptr;
 	const struct mag_arena *a;
 	struct mag_cpu __percpu *pcpu;
 	unsigned long idx;
 
-	preempt_disable();
-	/* First: debug mode holds the mark, and nothing is read then. */
-	if (unlikely(!mag_busy_enter()))
-		goto miss;
 	/* Computed here, the mask's flags serve the sign test below. */
 	OPTIMIZER_HIDE_VAR(addr);
 	a = mag_arena_of(addr);
 	if (unlikely((long)a >= 0))
-		goto miss;
+		return false;
 	idx = mag_page_index(addr);
 	if (unlikely(!mag_arena_live(a)))
-		goto miss;
+		return false;
 	pcpu = READ_ONCE(a->cpu[idx]);
 	mag_trace(&a->cpu[idx], false);
 	mag_trace(this_cpu_ptr(pcpu), false);
-	if (unlikely(!mag_push(this_cpu_read(pcpu->loaded), ptr)))
+	return mag_push(this_cpu_read(pcpu->loaded), ptr);
+}
+
+static __always_inline bool mag_push_obj(const void *ptr)
+{
+	preempt_disable();
+	/* First: debug mode holds the mark, and nothing is read then. */
+	if (unlikely(!mag_busy_enter()))
+		goto miss;
+	if (unlikely(!mag_push_obj_busy(ptr)))
 		goto miss;
 	mag_busy_exit();
 	preempt_enable();
