@@ -62,6 +62,17 @@ void drain_here(struct kunit *test, struct mag_pool *pool)
 	mag_slow_exit();
 }
 
+int quarantine_off(struct kunit_suite *suite)
+{
+	mag_kasan_quarantine(false);
+	return 0;
+}
+
+void quarantine_on(struct kunit_suite *suite)
+{
+	mag_kasan_quarantine(true);
+}
+
 long in_worker(long (*fn)(void *), void *arg)
 {
 	return work_on_cpu(raw_smp_processor_id(), fn, arg);
@@ -951,11 +962,12 @@ static void trim_visits_caching_cpus(struct kunit *test)
 static int alloc_suite_init(struct kunit_suite *suite)
 {
 	mag_trim_pause(true);
-	return 0;
+	return quarantine_off(suite);
 }
 
 static void alloc_suite_exit(struct kunit_suite *suite)
 {
+	quarantine_on(suite);
 	mag_trim_pause(false);
 }
 

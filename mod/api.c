@@ -344,17 +344,20 @@ size_t mag_ksize(const void *ptr)
 
 	if (ZERO_OR_NULL_PTR(ptr))
 		return 0;
-	if (!((unsigned long)ptr & (MAG_ARENA_SIZE - 1)))
-		return mag_huge_size(ptr);
 	rcu_read_lock();
-	s = mag_span_of(ptr);
-	if (!s)
+	s = (unsigned long)ptr & (MAG_ARENA_SIZE - 1) ? mag_span_of(ptr) : NULL;
+	if (!((unsigned long)ptr & (MAG_ARENA_SIZE - 1)))
+		size = mag_huge_size(ptr);
+	else if (!s)
 		size = 0;
 	else if (s->state == MAG_SPAN_LARGE)
 		size = ptr == s->base ? s->npages << PAGE_SHIFT : 0;
 	else
 		size = s->pool->size;
 	rcu_read_unlock();
+	/* the caller may use all of it: under KASAN, as SLUB's ksize() */
+	if (size)
+		mag_kasan_unpoison((void *)ptr, size);
 	return size;
 }
 EXPORT_SYMBOL_GPL(mag_ksize);

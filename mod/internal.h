@@ -509,6 +509,8 @@ struct dentry *mag_fault_debugfs(void);
 #ifdef CONFIG_KASAN_GENERIC
 bool mag_kasan_free(const void *ptr);
 void mag_kasan_flush(void);
+void mag_kasan_quarantine(bool on);
+void mag_kasan_freed(const void *ptr, size_t size);
 void mag_kasan_poison_free(void *p, size_t size);
 void mag_kasan_unpoison(void *p, size_t size);
 unsigned long mag_kasan_reports(const void **last);
@@ -518,6 +520,8 @@ void mag_kasan_exit(void);
 #else
 static inline bool mag_kasan_free(const void *ptr) { return false; }
 static inline void mag_kasan_flush(void) { }
+static inline void mag_kasan_quarantine(bool on) { }
+static inline void mag_kasan_freed(const void *ptr, size_t size) { }
 static inline void mag_kasan_poison_free(void *p, size_t size) { }
 static inline void mag_kasan_unpoison(void *p, size_t size) { }
 static inline int mag_kasan_init(void) { return 0; }

@@ -56,6 +56,9 @@ static struct {
 	void *objs[MAG_QUARANTINE];
 } quarantine = { .lock = __RAW_SPIN_LOCK_UNLOCKED(quarantine.lock) };
 
+/* Off: a freed object goes back to its pool at once (poisoned still). */
+static bool quarantine_on = true;
+
 static atomic_long_t kasan_reports;
 static const void *last_report;
 
@@ -76,6 +79,8 @@ static void __no_sanitize_address unpoison(void *p, size_t size, size_t room)
 		*(u8 *)kasan_mem_to_shadow(p + whole) = size - whole;
 }
 
+static size_t object_size(const void *ptr, bool *large);
+
 /**
  * mag_kasan_alloc() - an object handed out: its requested size accessible
  * @obj: the object
@@ -83,7 +88,9 @@ static void __no_sanitize_address unpoison(void *p, size_t size, size_t room)
  */
 void mag_kasan_alloc(void *obj, size_t size)
 {
-	size_t room = mag_ksize(obj);
+	bool large;
+	size_t room = (unsigned long)obj & (MAG_ARENA_SIZE - 1) ?
+		      object_size(obj, &large) : mag_huge_size(obj);
 
 	if (room >= size && !((unsigned long)obj & KASAN_GRANULE_MASK))
 		unpoison(obj, size, room);
@@ -128,6 +135,19 @@ static size_t object_size(const void *ptr, bool *large)
 	}
 	rcu_read_unlock();
 	return size;
+}
+
+/**
+ * mag_kasan_freed() - what mag_free() tells the tools of a freed object
+ * @ptr: the object
+ * @size: its class size, or a large object's pages
+ *
+ * For callers that give an object straight to its central (tests).
+ */
+void mag_kasan_freed(const void *ptr, size_t size)
+{
+	kmemleak_free(ptr);
+	kasan_poison(ptr, round_up(size, KASAN_GRANULE_SIZE), MAG_KASAN_FREE, false);
 }
 
 /* Back to its pool, for real: large objects' pages hold heap links. */
@@ -175,8 +195,11 @@ bool mag_kasan_free(const void *ptr)
 		kasan_check_read(ptr, 1);
 		return true;
 	}
-	kmemleak_free(ptr);
-	kasan_poison(ptr, round_up(size, KASAN_GRANULE_SIZE), MAG_KASAN_FREE, false);
+	mag_kasan_freed(ptr, size);
+	if (!READ_ONCE(quarantine_on)) {
+		release((void *)ptr);
+		return true;
+	}
 	raw_spin_lock_irqsave(&quarantine.lock, flags);
 	if (quarantine.count == MAG_QUARANTINE)
 		old = quarantine.objs[quarantine.head];
@@ -188,6 +211,20 @@ bool mag_kasan_free(const void *ptr)
 	if (old)
 		release(old);
 	return true;
+}
+
+/**
+ * mag_kasan_quarantine() - switch the quarantine
+ * @on: hold freed objects back; off, empty it and free at once
+ *
+ * For the KUnit suites that look into magazines and spans (all but
+ * magalloc_kasan): objects stay poisoned while free either way.
+ */
+void mag_kasan_quarantine(bool on)
+{
+	WRITE_ONCE(quarantine_on, on);
+	if (!on)
+		mag_kasan_flush();
 }
 
 /**

@@ -14,6 +14,11 @@
  * frees are reports under KASAN (mod/kasan.c).  expect_reports() does the
  * same between the "@@MAG EXPECT-BEGIN/END" marks, inside which the
  * harness does not count kernel reports.
+ *
+ * quarantine_off() and quarantine_on() are the suite_init and suite_exit
+ * of the suites that look into magazines and spans: under KASAN they run
+ * without the quarantine (freed objects stay poisoned), which only
+ * magalloc_kasan tests.
  */
 #ifndef _MAGALLOC_KUNIT_UTIL_H
 #define _MAGALLOC_KUNIT_UTIL_H
@@ -41,6 +46,9 @@ struct mag_cache *test_cache(struct kunit *test, unsigned int size,
 void test_ctor(void *obj);
 void drain_here(struct kunit *test, struct mag_pool *pool);
 long in_worker(long (*fn)(void *), void *arg);
+struct kunit_suite;
+int quarantine_off(struct kunit_suite *suite);
+void quarantine_on(struct kunit_suite *suite);
 long expect_reports(long (*fn)(void *), void *arg);
 
 #endif /* _MAGALLOC_KUNIT_UTIL_H */
