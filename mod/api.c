@@ -88,7 +88,7 @@ struct mag_cache {
 static __always_inline void *init_obj(struct mag_pool *pool, void *obj, gfp_t gfp)
 {
 	if (unlikely(want_init_on_alloc(gfp)) && pool->init && obj)
-		return memset(obj, 0, pool->size);
+		return mag_memset_obj(obj, 0, pool->size);
 	return obj;
 }
 
@@ -115,7 +115,7 @@ static __always_inline void *pool_alloc(struct mag_pool *pool, gfp_t gfp)
 static void pool_free(struct mag_pool *pool, void *obj)
 {
 	if (unlikely(want_init_on_free()) && pool->init)
-		memset(obj, 0, pool->size);
+		mag_memset_obj(obj, 0, pool->size);
 	if (unlikely(!pool->cpu))
 		return mag_central_free_obj(obj);
 	mag_free_slow(pool, obj);
@@ -208,7 +208,7 @@ static __always_inline void *alloc_any(size_t size, gfp_t gfp)
 	if (unlikely(!obj))
 		return alloc_miss(&mag_generic[cls], gfp);
 	if (unlikely(want_init_on_alloc(gfp)))
-		return memset(obj, 0, mag_class_size[cls]);
+		return mag_memset_obj(obj, 0, mag_class_size[cls]);
 	return obj;
 }
 
@@ -312,10 +312,23 @@ static noinline void free_miss(const void *ptr)
  */
 void mag_free(const void *ptr)
 {
+	/* generic KASAN only: poison, quarantine (kasan.c) */
+	if (IS_ENABLED(CONFIG_KASAN_GENERIC) && mag_kasan_free(ptr))
+		return;
 	if (unlikely(!mag_push_obj(ptr)))
 		free_miss(ptr);
 }
 EXPORT_SYMBOL_GPL(mag_free);
+
+/**
+ * mag_free_unchecked() - mag_free() without its KASAN entry
+ * @ptr: an object leaving the KASAN quarantine (kasan.c)
+ */
+void mag_free_unchecked(const void *ptr)
+{
+	if (unlikely(!mag_push_obj(ptr)))
+		free_miss(ptr);
+}
 
 /**
  * mag_ksize() - usable size of an object
@@ -331,17 +344,20 @@ size_t mag_ksize(const void *ptr)
 
 	if (ZERO_OR_NULL_PTR(ptr))
 		return 0;
-	if (!((unsigned long)ptr & (MAG_ARENA_SIZE - 1)))
-		return mag_huge_size(ptr);
 	rcu_read_lock();
-	s = mag_span_of(ptr);
-	if (!s)
+	s = (unsigned long)ptr & (MAG_ARENA_SIZE - 1) ? mag_span_of(ptr) : NULL;
+	if (!((unsigned long)ptr & (MAG_ARENA_SIZE - 1)))
+		size = mag_huge_size(ptr);
+	else if (!s)
 		size = 0;
 	else if (s->state == MAG_SPAN_LARGE)
 		size = ptr == s->base ? s->npages << PAGE_SHIFT : 0;
 	else
 		size = s->pool->size;
 	rcu_read_unlock();
+	/* the caller may use all of it: under KASAN, as SLUB's ksize() */
+	if (size)
+		mag_kasan_unpoison((void *)ptr, size);
 	return size;
 }
 EXPORT_SYMBOL_GPL(mag_ksize);
@@ -692,6 +708,7 @@ void mag_cache_destroy(struct mag_cache *cache)
 
 	if (!cache)
 		return;
+	mag_kasan_flush();
 	/* its memory cgroups' pools first: they report what they keep */
 	mag_memcg_cache_gone(&cache->pool);
 	mutex_lock(&mag_pools_mutex);

@@ -379,11 +379,12 @@ static void typed_cache_outside_budget(struct kunit *test)
 static int budget_suite_init(struct kunit_suite *suite)
 {
 	mag_trim_pause(true);
-	return 0;
+	return quarantine_off(suite);
 }
 
 static void budget_suite_exit(struct kunit_suite *suite)
 {
+	quarantine_on(suite);
 	mag_trim_pause(false);
 }
 

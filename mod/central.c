@@ -219,6 +219,8 @@ int mag_central_grow(struct mag_central *c, gfp_t gfp)
 	if (pool->ctor)
 		for (i = 0; i < nobj; i++)
 			pool->ctor(span_obj(s, i));
+	/* under KASAN, free objects are poisoned (kasan.c) */
+	mag_kasan_poison_free(s->base, nobj * pool->size);
 
 	spin_lock_irqsave(&c->lock, flags);
 	list_add(&s->link, &c->partial);

@@ -42,4 +42,12 @@ struct device;
 char *mag_devnode(MAG_DEVNODE_CONST struct device *dev, umode_t *mode,
 		  kuid_t *uid, kgid_t *gid);
 
+/*
+ * Generic KASAN: mm/kasan/shadow.c exports kasan_poison() (for KASAN's
+ * own test module), but only mm/kasan/kasan.h declares it.
+ */
+#ifdef CONFIG_KASAN_GENERIC
+void kasan_poison(const void *addr, size_t size, u8 value, bool init);
+#endif
+
 #endif /* _MAGALLOC_COMPAT_H */

@@ -35,6 +35,7 @@
  */
 #include <kunit/test.h>
 #include <linux/gfp.h>
+#include <linux/kasan.h>
 #include <linux/mm.h>
 #include <linux/nodemask.h>
 #include <linux/preempt.h>
@@ -182,8 +183,12 @@ static bool alloc_node(struct init_ctx *c, gfp_t gfp, void **objs, unsigned int 
  */
 static void free_remote(struct init_ctx *c, void **objs, unsigned int nr)
 {
-	while (nr--)
+	while (nr--) {
+		/* what mag_free() would tell KASAN and kmemleak (kasan.c) */
+		if (IS_ENABLED(CONFIG_KASAN_GENERIC))
+			mag_kasan_freed(objs[nr], mag_ksize(objs[nr]));
 		mag_central_free_obj(objs[nr]);
+	}
 }
 
 static bool alloc_bulk(struct init_ctx *c, gfp_t gfp, void **objs, unsigned int nr)
@@ -249,6 +254,8 @@ static void redirty_large(struct init_ctx *c, void *obj, size_t size)
 	unsigned long flags, off;
 
 	spin_lock_irqsave(&h->lock, flags);
+	/* a stale pointer's writes, on purpose: not KASAN's business */
+	kasan_disable_current();
 	list_for_each_entry(a, &h->arenas, link) {
 		if (a != mag_arena_of(obj))
 			continue;
@@ -257,6 +264,7 @@ static void redirty_large(struct init_ctx *c, void *obj, size_t size)
 			       PAGE_SIZE - sizeof(struct list_head));
 		break;
 	}
+	kasan_enable_current();
 	spin_unlock_irqrestore(&h->lock, flags);
 }
 
@@ -273,8 +281,11 @@ static void redirty_small(struct init_ctx *c, struct mag_pool *pool, void *obj,
 	unsigned long flags;
 
 	spin_lock_irqsave(&ce->lock, flags);
+	/* a stale pointer's writes, on purpose: not KASAN's business */
+	kasan_disable_current();
 	if (span_of(obj))
 		memset(obj, DIRT, size);
+	kasan_enable_current();
 	spin_unlock_irqrestore(&ce->lock, flags);
 }
 
@@ -467,19 +478,22 @@ static void init_on_free_zeroes(struct kunit *test)
 	(mag_free)(q);
 	mag_cache_free(cache, c);
 	/* They sit in magazines now: nothing else writes them. */
+	kasan_disable_current();	/* reads of freed objects, on purpose */
 	KUNIT_EXPECT_NULL(test, memchr_inv(p, 0, 64));
 	KUNIT_EXPECT_NULL(test, memchr_inv(q, 0, mag_class_size[mag_size_class(200)]));
 	KUNIT_EXPECT_NULL(test, memchr_inv(c, 0xc7, 100));
+	kasan_enable_current();
 }
 
 static int init_suite_init(struct kunit_suite *suite)
 {
 	mag_trim_pause(true);
-	return 0;
+	return quarantine_off(suite);
 }
 
 static void init_suite_exit(struct kunit_suite *suite)
 {
+	quarantine_on(suite);
 	mag_trim_pause(false);
 }
 

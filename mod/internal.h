@@ -11,6 +11,7 @@
  *   api.c       the exported functions, size classes, typed caches
  *   lifecycle.c CPU hotplug, shrinker, periodic trim, unload report
  *   report.c    reports of bad frees
+ *   kasan.c     poisoning, quarantine and report names under KASAN
  *   memcg.c     __GFP_ACCOUNT: per-memory-cgroup heaps and pools
  *   uheap.c     userspace heaps behind /dev/magalloc (own lock, own spans)
  *   stress.c    the cross-CPU stress (debugfs), for kernels without KUnit
@@ -500,6 +501,34 @@ static inline bool mag_should_fail(size_t size, gfp_t gfp)
 }
 #endif
 struct dentry *mag_fault_debugfs(void);
+
+/*
+ * kasan.c: magalloc's objects as KASAN sees SLUB's (generic KASAN only).
+ * mag_memset_obj() zeroes objects whatever their shadow says.
+ */
+#ifdef CONFIG_KASAN_GENERIC
+bool mag_kasan_free(const void *ptr);
+void mag_kasan_flush(void);
+void mag_kasan_quarantine(bool on);
+void mag_kasan_freed(const void *ptr, size_t size);
+void mag_kasan_poison_free(void *p, size_t size);
+void mag_kasan_unpoison(void *p, size_t size);
+unsigned long mag_kasan_reports(const void **last);
+int mag_kasan_init(void);
+void mag_kasan_exit(void);
+#define mag_memset_obj(p, c, n)	__memset(p, c, n)
+#else
+static inline bool mag_kasan_free(const void *ptr) { return false; }
+static inline void mag_kasan_flush(void) { }
+static inline void mag_kasan_quarantine(bool on) { }
+static inline void mag_kasan_freed(const void *ptr, size_t size) { }
+static inline void mag_kasan_poison_free(void *p, size_t size) { }
+static inline void mag_kasan_unpoison(void *p, size_t size) { }
+static inline int mag_kasan_init(void) { return 0; }
+static inline void mag_kasan_exit(void) { }
+#define mag_memset_obj(p, c, n)	memset(p, c, n)
+#endif
+void mag_free_unchecked(const void *ptr);
 
 /* hostile.c */
 int mag_hostile_run(void);

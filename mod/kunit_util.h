@@ -8,6 +8,17 @@
  * drain_here() drains this CPU's magazines of a pool (migration must be
  * off); span_of() is mag_span_of() for a pointer whose span stays (a
  * live object's), read under RCU as mag_span_of() wants.
+ *
+ * in_worker() runs @fn(@arg) in a work item on this CPU: KASAN fails the
+ * KUnit test whose task it reports on, and a test's deliberate double
+ * frees are reports under KASAN (mod/kasan.c).  expect_reports() does the
+ * same between the "@@MAG EXPECT-BEGIN/END" marks, inside which the
+ * harness does not count kernel reports.
+ *
+ * quarantine_off() and quarantine_on() are the suite_init and suite_exit
+ * of the suites that look into magazines and spans: under KASAN they run
+ * without the quarantine (freed objects stay poisoned), which only
+ * magalloc_kasan tests.
  */
 #ifndef _MAGALLOC_KUNIT_UTIL_H
 #define _MAGALLOC_KUNIT_UTIL_H
@@ -34,5 +45,10 @@ struct mag_cache *test_cache(struct kunit *test, unsigned int size,
 			     void (*ctor)(void *));
 void test_ctor(void *obj);
 void drain_here(struct kunit *test, struct mag_pool *pool);
+long in_worker(long (*fn)(void *), void *arg);
+struct kunit_suite;
+int quarantine_off(struct kunit_suite *suite);
+void quarantine_on(struct kunit_suite *suite);
+long expect_reports(long (*fn)(void *), void *arg);
 
 #endif /* _MAGALLOC_KUNIT_UTIL_H */

@@ -352,6 +352,7 @@ unsigned long mag_drain_all(void)
 {
 	unsigned long pages;
 
+	mag_kasan_flush();
 	run_on_cpus(drain_cpu_fn, NULL, MAG_VISIT_CACHING);
 	mutex_lock(&mag_pools_mutex);
 	pages = trim_central(true);
@@ -498,6 +499,7 @@ static unsigned long mag_scan(struct shrinker *s, struct shrink_control *sc)
 	bool more = true;
 	int node;
 
+	mag_kasan_flush();
 	/* Reclaim may come from an allocation made under the mutex. */
 	if (!mutex_trylock(&mag_pools_mutex))
 		return SHRINK_STOP;

@@ -326,16 +326,26 @@ static __always_inline void *mag_pop(struct mag_cpu *pc)
  * free one); without CONFIG_DEBUG_KMEMLEAK they are nothing.  A free is
  * told to kmemleak before the object can be handed out again.
  */
+#ifdef CONFIG_KASAN_GENERIC
+void mag_kasan_alloc(void *obj, size_t size);
+#else
+static inline void mag_kasan_alloc(void *obj, size_t size) { }
+#endif
+
 static __always_inline void *mag_alloc_hook(void *obj, size_t size, gfp_t gfp)
 {
-	if (!ZERO_OR_NULL_PTR(obj))
+	if (!ZERO_OR_NULL_PTR(obj)) {
 		kmemleak_alloc(obj, size, 1, gfp);
+		mag_kasan_alloc(obj, size);
+	}
 	return obj;
 }
 
+/* Under KASAN, mag_free()'s quarantine entry has done it already. */
 static __always_inline void mag_free_hook(const void *obj)
 {
-	kmemleak_free(obj);
+	if (!IS_ENABLED(CONFIG_KASAN_GENERIC))
+		kmemleak_free(obj);
 }
 
 /*
@@ -524,9 +534,13 @@ static __always_inline void *mag_alloc_const(size_t size, gfp_t gfp)
 	return mag_alloc_hook(obj, size, gfp);
 }
 
+/*
+ * Under generic KASAN the inline paths leave everything to the exported
+ * functions, which keep the shadow of each object (mod/kasan.c).
+ */
 static __always_inline void mag_free_inline(const void *ptr)
 {
-	if (unlikely(!mag_push_obj(ptr)))
+	if (IS_ENABLED(CONFIG_KASAN_GENERIC) || unlikely(!mag_push_obj(ptr)))
 		(mag_free)(ptr);
 }
 
@@ -546,7 +560,8 @@ static __always_inline void *mag_alloc_inline(size_t size, gfp_t gfp)
 {
 	/* All constant but for @gfp in some callers: then one more test. */
 	if (__builtin_constant_p(size) && size && size <= MAG_MAX_SMALL &&
-	    !(gfp & MAG_GFP_DIVERT) && !mag_fail_armed())
+	    !(gfp & MAG_GFP_DIVERT) && !mag_fail_armed() &&
+	    !IS_ENABLED(CONFIG_KASAN_GENERIC))
 		return mag_alloc_const(size, gfp);
 	return (mag_alloc)(size, gfp);
 }

@@ -250,6 +250,9 @@ static int __init magalloc_init(void)
 	mag_hostile_debugfs(mag_debugfs);
 	mag_fault_dir = mag_fault_debugfs();
 	mag_memcg_debugfs(mag_debugfs);
+	/* KASAN kernels: name magalloc objects in KASAN's reports */
+	if (mag_kasan_init())
+		pr_warn("KASAN reports will not name magalloc objects\n");
 	pr_info("loaded: %u size classes up to %u bytes, /dev/magalloc %u:%u\n",
 		MAG_NR_CLASSES - 1, MAG_MAX_SMALL, MAJOR(mag_devt), MINOR(mag_devt));
 	return 0;
@@ -270,6 +273,7 @@ static void __exit magalloc_exit(void)
 	debugfs_remove_recursive(mag_debugfs);
 	debugfs_remove_recursive(mag_fault_dir);
 	mag_hostile_exit();
+	mag_kasan_exit();
 	mag_chrdev_exit();
 	mag_uheap_exit();
 	mag_lifecycle_exit();

@@ -8,6 +8,7 @@
 
 #include "compat.h"
 #include "internal.h"
+#include "kunit_util.h"
 
 static void query_answers(struct kunit *test)
 {
@@ -53,6 +54,8 @@ static struct kunit_case main_cases[] = {
 
 static struct kunit_suite main_suite = {
 	.name = "magalloc_main",
+	.suite_init = quarantine_off,
+	.suite_exit = quarantine_on,
 	.test_cases = main_cases,
 };
 

@@ -267,7 +267,7 @@ static void *set_alloc(struct mag_memcg *set, struct mag_pool *parent, size_t si
 	if (!obj)
 		obj = mag_alloc_elsewhere(pool, gfp, node);
 	if (obj && pool->init && want_init_on_alloc(gfp))
-		memset(obj, 0, pool->size);
+		mag_memset_obj(obj, 0, pool->size);
 	return obj;
 }
 
@@ -438,6 +438,8 @@ void mag_memcg_trim(bool all)
 	bool unregistered = false;
 	struct mag_memcg *set;
 
+	/* under KASAN, quarantined objects would keep their cgroups' sets */
+	mag_kasan_flush();
 	mutex_lock(&mag_memcg_mutex);
 	/* Allocations add sets concurrently; only this mutex's holders remove them. */
 	xa_for_each(&mag_memcg_all, slot, set) {
@@ -557,6 +559,7 @@ static int account_release(struct inode *inode, struct file *f)
 		next = *(void **)p;
 		mag_free(p);
 	}
+	mag_kasan_flush();
 	mag_cache_destroy(af->cache);
 	mutex_destroy(&af->lock);
 	kfree(af);

@@ -28,6 +28,7 @@
 #include <linux/vmalloc.h>
 
 #include "internal.h"
+#include "kunit_util.h"
 
 DEFINE_STATIC_KEY_FALSE(mag_trace_key);
 
@@ -760,6 +761,8 @@ static struct kunit_case mesi_cases[] = {
 
 static struct kunit_suite mesi_suite = {
 	.name = "magalloc_mesi",
+	.suite_init = quarantine_off,
+	.suite_exit = quarantine_on,
 	.test_cases = mesi_cases,
 };
 

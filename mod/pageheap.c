@@ -307,6 +307,8 @@ void mag_heap_free(struct mag_span *span)
 	unsigned int idx = mag_page_index(span->base);
 	unsigned long flags;
 
+	/* under KASAN: the heap links free blocks through their bytes */
+	mag_kasan_unpoison(span->base, (size_t)span->npages << PAGE_SHIFT);
 	spin_lock_irqsave(&h->lock, flags);
 	set_span(span, NULL, NULL);
 	free_range(h, a, idx, idx + span->npages);
@@ -506,7 +508,7 @@ void *mag_large_alloc_from(struct mag_heap **heaps, size_t size, gfp_t gfp, int 
 	h->large_pages += s->npages;
 	spin_unlock_irqrestore(&h->lock, flags);
 	if (want_init_on_alloc(gfp))
-		memset(p, 0, s->npages << PAGE_SHIFT);
+		mag_memset_obj(p, 0, s->npages << PAGE_SHIFT);
 	return p;
 }
 
@@ -520,7 +522,7 @@ void mag_large_free(struct mag_span *s)
 	unsigned long flags;
 
 	if (want_init_on_free())
-		memset(s->base, 0, s->npages << PAGE_SHIFT);
+		mag_memset_obj(s->base, 0, s->npages << PAGE_SHIFT);
 	spin_lock_irqsave(&h->lock, flags);
 	list_del(&s->link);
 	h->large_pages -= s->npages;

@@ -264,6 +264,8 @@ static struct kunit_case pageheap_cases[] = {
 
 static struct kunit_suite pageheap_suite = {
 	.name = "magalloc_pageheap",
+	.suite_init = quarantine_off,
+	.suite_exit = quarantine_on,
 	.test_cases = pageheap_cases,
 };
 

@@ -146,7 +146,8 @@ for k in $kernels; do
 		;;
 	kunit)
 		module kunit "$kunit_dir"
-		start "$k" "$kunit_dir/arch/x86/boot/bzImage" 900 "" \
+		# kasan_multi_shot: the magalloc_kasan suite provokes many
+		start "$k" "$kunit_dir/arch/x86/boot/bzImage" 900 "kasan_multi_shot" \
 			-m "$(ko kunit)" -R stress,ksft,leak,faults -t "$tests" \
 			-- "${full_judge[@]}" --expect-faults --expect-leak --kunit "$kunit_py"
 		;;

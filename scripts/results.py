@@ -16,6 +16,9 @@ Counts, for one boot:
     --expect-stress, a boot that never reported it fails too;
   - the hostile-free check after it ("@@MAG HOSTILE <rc>"): one test,
     passes on rc 0; with --expect-stress it must have reported too;
+  - kernel reports a KUnit test provokes on purpose, between "@@MAG
+    EXPECT-BEGIN" and "@@MAG EXPECT-END" (magalloc_kasan), are not
+    splats: the test itself checks each was made;
   - the leak check ("@@MAG LEAK-BEGIN" ... "@@MAG LEAK-END <rc>", the
     kunit boot): one test, passes on rc 0; the kmemleak reports it
     provokes between the two marks are not splats; with --expect-leak it
@@ -144,6 +147,10 @@ def main():
                     'hostile frees: a pointer was not refused as it should be (see dmesg)')
         elif kind == 'LEAK-BEGIN':
             in_leak = True
+        elif kind == 'EXPECT-BEGIN':
+            in_leak = True
+        elif kind == 'EXPECT-END':
+            in_leak = False
         elif kind == 'LEAK-END':
             in_leak = False
             leak_ran += 1
