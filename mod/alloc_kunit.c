@@ -1267,6 +1267,8 @@ static void gfp_fragmentation_falls_back(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, blocks);
 	KUNIT_ASSERT_NOT_NULL(test, objs);
 	mag_drain_all();
+	/* released arenas reach the page allocator a grace period later */
+	rcu_barrier();
 	migrate_disable();
 	home = mag_home_node();
 	while (nblocks < 4096) {

@@ -433,6 +433,12 @@ void mag_free_bulk(size_t nr, void **objs)
 {
 	size_t i = 0;
 
+	/* under KASAN, each through mag_free()'s quarantine entry */
+	if (IS_ENABLED(CONFIG_KASAN_GENERIC)) {
+		for (; i < nr; i++)
+			mag_free(objs[i]);
+		return;
+	}
 	/* as many pushes as succeed in one busy region; mag_free() the rest */
 	while (i < nr) {
 		preempt_disable();
