@@ -79,12 +79,18 @@ static void limit_grows_from_nothing(struct kunit *test)
 {
 	struct mag_pool *pool = &mag_generic[mag_size_class(96)];
 	unsigned int m = pool->mag_size, step = DIV_ROUND_UP(m, 4), visits = 0, i;
-	unsigned long slow, reserved;
+	unsigned long slow, reserved, evictions, now;
 	struct mag_cpu *pc;
 	void **objs;
 
 	objs = kunit_kcalloc(test, 8 * m, sizeof(*objs), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, objs);
+	/*
+	 * Every CPU's limits back to 0 first: a budget that earlier suites
+	 * left nearly full would make this pool's growth evict another pool,
+	 * and the drain at the end would then give back more than it took.
+	 */
+	mag_drain_all();
 	migrate_disable();
 	pc = mag_local_cpu(pool);
 	/*
@@ -98,6 +104,7 @@ static void limit_grows_from_nothing(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pc->limit, 0U);
 	reserved = this_cpu_read(mag_budget.reserved);
 	KUNIT_EXPECT_EQ(test, reserved, reserved_here());
+	evictions = this_cpu_read(mag_budget.evictions);
 
 	objs[0] = mag_alloc(96, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, objs[0]);
@@ -127,7 +134,11 @@ static void limit_grows_from_nothing(struct kunit *test)
 	/* A drain gives the reservation back. */
 	drain_here(test, pool);
 	KUNIT_EXPECT_EQ(test, pc->limit, 0U);
-	KUNIT_EXPECT_EQ(test, this_cpu_read(mag_budget.reserved), reserved);
+	now = this_cpu_read(mag_budget.reserved);
+	KUNIT_EXPECT_EQ(test, now, reserved);
+	/* with an empty budget, growing one pool evicts none */
+	now = this_cpu_read(mag_budget.evictions);
+	KUNIT_EXPECT_EQ(test, now, evictions);
 	KUNIT_EXPECT_EQ(test, this_cpu_read(mag_budget.reserved), reserved_here());
 	migrate_enable();
 }
