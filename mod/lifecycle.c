@@ -374,6 +374,8 @@ static DECLARE_WORK(drain_work, drain_fn);
  */
 void mag_trim_now(void)
 {
+	/* under KASAN, an object stays quarantined a trim period at most */
+	mag_kasan_flush();
 	run_on_cpus(trim_cpu_fn, NULL, MAG_VISIT_HOUSEKEEPING);
 	mutex_lock(&mag_pools_mutex);
 	trim_central(false);
