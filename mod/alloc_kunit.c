@@ -1289,8 +1289,21 @@ static void gfp_fragmentation_falls_back(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, nobjs, (unsigned int)min(want, 4096UL));
 	KUNIT_EXPECT_GT(test, remote, 0U);
+	/* blocks that came free since (compaction, deferred frees): hold them too */
+	while (nblocks < 4096) {
+		blocks[nblocks] = alloc_pages_node(home, GFP_KERNEL | __GFP_THISNODE |
+						   __GFP_NORETRY | __GFP_NOWARN,
+						   MAG_ARENA_ORDER);
+		if (!blocks[nblocks])
+			break;
+		nblocks++;
+	}
 	if (READ_ONCE(mag_heaps[home]->free_pages) < 256) {
-		KUNIT_EXPECT_NULL(test, mag_alloc(256 * PAGE_SIZE, GFP_KERNEL | __GFP_THISNODE));
+		/* as the hog asked: a request that may compact could still win */
+		large = mag_alloc(256 * PAGE_SIZE,
+				  GFP_KERNEL | __GFP_THISNODE | __GFP_NORETRY | __GFP_NOWARN);
+		KUNIT_EXPECT_NULL(test, large);
+		mag_free(large);
 		large = mag_alloc(256 * PAGE_SIZE, GFP_KERNEL);
 		KUNIT_EXPECT_NOT_NULL(test, large);
 		KUNIT_EXPECT_NE(test, large ? mag_arena_of(large)->node : home, home);
