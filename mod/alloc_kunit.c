@@ -724,19 +724,20 @@ static void failures_leave_nothing(struct kunit *test)
 	mag_cache_free(cache, p);
 }
 
-static long busy_mark_here(void *arg)
+/* No CPU holds a magazine of @pool: its fast paths all miss. */
+static void expect_no_magazines(struct kunit *test, struct mag_pool *pool)
 {
-	return this_cpu_read(mag_front.busy);
-}
+	int cpu, node;
 
-/* Every online CPU's busy mark, read on the CPU, where it is stable. */
-static void expect_busy_marks(struct kunit *test, long want)
-{
-	int cpu;
+	for_each_possible_cpu(cpu)
+		for_each_node(node) {
+			struct mag_cpu *pc = per_cpu_ptr(pool->cpu[node], cpu);
 
-	for_each_online_cpu(cpu)
-		KUNIT_EXPECT_EQ_MSG(test, work_on_cpu(cpu, busy_mark_here, NULL), want,
-				    "busy mark of CPU %d", cpu);
+			/* written by @cpu only, and not for a pool in debug mode */
+			KUNIT_EXPECT_TRUE_MSG(test, data_race(pc->loaded == mag_sentinel_of(cpu) &&
+							      pc->prev == mag_sentinel_of(cpu)),
+					      "CPU %d caches %s", cpu, pool->name);
+		}
 }
 
 /* Double, foreign and misaligned frees are reported and change nothing. */
@@ -761,13 +762,12 @@ static void bad_frees_detected(struct kunit *test)
 	}
 
 	/*
-	 * Debug mode: caught at the call.  It holds every CPU's busy mark,
-	 * so the inline fast paths read nothing at a pointer (a vmalloc
-	 * address below would fault).
+	 * Debug mode: caught at the call.  Its pools have no magazines, so
+	 * every free of their objects reaches the checks.
 	 */
-	expect_busy_marks(test, 0);
 	mag_set_debug(true);
-	expect_busy_marks(test, MAG_BUSY_DEBUG);
+	expect_no_magazines(test, &mag_generic[mag_size_class(64)]);
+	expect_no_magazines(test, pool);
 	p = mag_alloc(64, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, p);
 	mag_free(p + 8);
@@ -787,7 +787,6 @@ static void bad_frees_detected(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&mag_bad_frees), bad + 6);
 	mag_free(p);
 	mag_set_debug(false);
-	expect_busy_marks(test, 0);
 	KUNIT_EXPECT_EQ(test, mag_ksize(k), 0UL);
 }
 

@@ -85,13 +85,6 @@ struct mag_cache {
 	unsigned int flags;
 };
 
-static __always_inline void *init_obj(struct mag_pool *pool, void *obj, gfp_t gfp)
-{
-	if (unlikely(want_init_on_alloc(gfp)) && pool->init && obj)
-		return mag_memset_obj(obj, 0, pool->size);
-	return obj;
-}
-
 /* Allocation from @pool; the slow path when its magazines are empty. */
 static __always_inline void *pool_alloc(struct mag_pool *pool, gfp_t gfp)
 {
@@ -104,8 +97,8 @@ static __always_inline void *pool_alloc(struct mag_pool *pool, gfp_t gfp)
 	preempt_enable();
 
 	if (unlikely(!obj))
-		obj = mag_alloc_slow(pool, gfp);
-	return init_obj(pool, obj, gfp);
+		return mag_alloc_slow(pool, gfp, pool->object_size);
+	return mag_init_obj(pool, obj, gfp);
 }
 
 /*
@@ -123,8 +116,8 @@ static void pool_free(struct mag_pool *pool, void *obj)
 
 /*
  * Every free the fast path leaves: NULL, ZERO_SIZE_PTR, huge and large
- * objects, debug mode, init_on_free, and pointers magalloc does not own
- * (reported, never followed further).  RCU read side held.
+ * objects, debug spans' objects, init_on_free, and pointers magalloc does
+ * not own (reported, never followed further).  RCU read side held.
  */
 static noinline void free_other(const void *ptr)
 {
@@ -147,7 +140,9 @@ static noinline void free_other(const void *ptr)
 		} else {
 			mag_report_bad_free(ptr, MAG_BAD_INTERIOR, NULL);
 		}
-	} else if (static_branch_unlikely(&mag_debug_key)) {
+	} else if (s->state == MAG_SPAN_DEBUG) {
+		mag_debug_free(s, (void *)ptr);
+	} else if (mag_pool_debug(s->pool)) {
 		mag_central_free_obj((void *)ptr);
 	} else {
 		pool_free(s->pool, (void *)ptr);
@@ -155,9 +150,9 @@ static noinline void free_other(const void *ptr)
 }
 
 /* The magazine was empty (kept out of line: mag_alloc() stays small). */
-static noinline void *alloc_miss(struct mag_pool *pool, gfp_t gfp)
+static noinline void *alloc_miss(struct mag_pool *pool, gfp_t gfp, size_t size)
 {
-	return init_obj(pool, mag_alloc_slow(pool, gfp), gfp);
+	return mag_alloc_slow(pool, gfp, size);
 }
 
 /*
@@ -201,12 +196,12 @@ static __always_inline void *alloc_any(size_t size, gfp_t gfp)
 	mag_might_alloc(gfp);
 	cls = mag_size_class(size);
 	/*
-	 * No debug test here: switching debug mode on drains every magazine
-	 * to the sentinel, and the slow path installs none in debug mode.
+	 * No debug test here: switching a pool's debug mode on drains its
+	 * magazines to the sentinel, and the slow path installs none then.
 	 */
 	obj = mag_pop_class(cls);
 	if (unlikely(!obj))
-		return alloc_miss(&mag_generic[cls], gfp);
+		return alloc_miss(&mag_generic[cls], gfp, size);
 	if (unlikely(want_init_on_alloc(gfp)))
 		return mag_memset_obj(obj, 0, mag_class_size[cls]);
 	return obj;
@@ -250,6 +245,8 @@ static void *alloc_node(size_t size, gfp_t gfp, int node)
 		return alloc_other(size, gfp, node);
 	mag_might_alloc(gfp);
 	c = mag_generic[mag_size_class(size)].central[node];
+	if (mag_pool_debug(c->pool))
+		return mag_debug_alloc(c->pool, node, size, gfp);
 	while (!(obj = mag_central_alloc_one(c))) {
 		if (!mag_central_grow(c, gfp))
 			continue;
@@ -257,7 +254,7 @@ static void *alloc_node(size_t size, gfp_t gfp, int node)
 		if (obj || !mag_retry(gfp))
 			break;
 	}
-	return init_obj(c->pool, obj, gfp);
+	return mag_init_obj(c->pool, obj, gfp);
 }
 
 /**
@@ -280,7 +277,7 @@ EXPORT_SYMBOL_GPL(mag_alloc_node);
 
 /*
  * A full magazine, a busy CPU, debug mode, init_on_free, an immediate
- * double free, or no small object in a live arena.  Under RCU, so the
+ * double free, or no object of an ordinary span in a live arena.  Under RCU, so the
  * arena found live stays readable (arenas are freed a grace period after
  * they leave the registry).
  */
@@ -308,7 +305,7 @@ static noinline void free_miss(const void *ptr)
  *
  * Any context but NMI.  A pointer that magalloc does not own, or a double
  * free, is caught when the object would go back to its span (at once in
- * debug mode), reported once and ignored.
+ * debug mode), reported and ignored.
  */
 void mag_free(const void *ptr)
 {
@@ -352,6 +349,8 @@ size_t mag_ksize(const void *ptr)
 		size = 0;
 	else if (s->state == MAG_SPAN_LARGE)
 		size = ptr == s->base ? s->npages << PAGE_SHIFT : 0;
+	else if (s->state == MAG_SPAN_DEBUG)
+		size = mag_debug_ksize(s, ptr);
 	else
 		size = s->pool->size;
 	rcu_read_unlock();
@@ -394,21 +393,24 @@ int mag_alloc_bulk(size_t size, gfp_t gfp, size_t nr, void **objs)
 	mag_might_alloc(gfp);
 	pool = &mag_generic[mag_size_class(size)];
 	while (i < nr) {
+		n = 0;
 		preempt_disable();
-		if (mag_busy_enter() && !static_branch_unlikely(&mag_debug_key)) {
+		/* a pool in debug mode has only the sentinel: n stays 0 */
+		if (mag_busy_enter()) {
 			m = mag_local_cpu(pool)->loaded;
 			n = min_t(size_t, m->rounds, nr - i);
 			/* never a write to the sentinel */
 			if (n) {
 				m->rounds -= n;
 				memcpy(&objs[i], &m->objs[m->rounds], n * sizeof(void *));
-				i += n;
 			}
 		}
 		mag_busy_exit();
 		preempt_enable();
+		for (; n; n--, i++)
+			mag_init_obj(pool, objs[i], gfp);
 		if (i < nr) {
-			objs[i] = mag_alloc_slow(pool, gfp);
+			objs[i] = mag_alloc_slow(pool, gfp, size);
 			if (!objs[i])
 				break;
 			i++;
@@ -416,7 +418,7 @@ int mag_alloc_bulk(size_t size, gfp_t gfp, size_t nr, void **objs)
 	}
 	/* allocated, even those a failure gives back at once */
 	for (n = 0; n < i; n++)
-		mag_alloc_hook(init_obj(pool, objs[n], gfp), size, gfp);
+		mag_alloc_hook(objs[n], size, gfp);
 	if (i == nr)
 		return nr;
 	mag_free_bulk(i, objs);
@@ -481,6 +483,8 @@ static int pool_init(struct mag_pool *pool, const char *name, unsigned int cls,
 	pool->name = name;
 	pool->cls = cls;
 	pool->size = mag_class_size[cls];
+	pool->object_size = pool->size;
+	mag_debug_geometry(pool);
 	pool->mag_size = magazine_size(pool->size);
 	pool->ctor = ctor;
 	pool->init = !ctor;
@@ -625,9 +629,12 @@ struct mag_cache *mag_cache_create(const char *name, unsigned int size,
 		kfree(cache);
 		return NULL;
 	}
+	cache->pool.object_size = size;
 	mutex_lock(&mag_pools_mutex);
 	list_add_tail(&cache->pool.link, &mag_pools);
 	mutex_unlock(&mag_pools_mutex);
+	if (mag_debug_wanted(name))
+		mag_pool_set_debug(&cache->pool, true);
 	return cache;
 }
 EXPORT_SYMBOL_GPL(mag_cache_create);
@@ -676,8 +683,8 @@ EXPORT_SYMBOL_GPL(mag_cache_alloc);
  * @obj: the object, or NULL
  *
  * The object goes back to the cache it came from, whatever @cache says,
- * exactly as mag_free() does; debug mode reports an object of another
- * cache (or none) and leaves it alone.
+ * exactly as mag_free() does; while a pool is in debug mode, an object of
+ * another cache (or none) is reported and left alone.
  */
 void mag_cache_free(struct mag_cache *cache, void *obj)
 {
@@ -686,7 +693,7 @@ void mag_cache_free(struct mag_cache *cache, void *obj)
 	if (static_branch_unlikely(&mag_debug_key) && !ZERO_OR_NULL_PTR(obj)) {
 		rcu_read_lock();
 		s = mag_span_of(obj);
-		if (!s || s->state != MAG_SPAN_SMALL ||
+		if (!s || s->state == MAG_SPAN_LARGE ||
 		    (s->pool != &cache->pool && s->pool->parent != &cache->pool)) {
 			mag_report_bad_free(obj, s ? MAG_BAD_POOL : MAG_BAD_FOREIGN, &cache->pool);
 			s = NULL;
@@ -715,6 +722,8 @@ void mag_cache_destroy(struct mag_cache *cache)
 	if (!cache)
 		return;
 	mag_kasan_flush();
+	if (cache->pool.debug)
+		mag_pool_set_debug(&cache->pool, false);
 	/* its memory cgroups' pools first: they report what they keep */
 	mag_memcg_cache_gone(&cache->pool);
 	mutex_lock(&mag_pools_mutex);

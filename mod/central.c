@@ -62,11 +62,22 @@ unsigned int mag_fill_locked(struct mag_central *c, void **objs, unsigned int nr
 	return n;
 }
 
-static void span_release(struct mag_central *c, struct mag_span *s)
+/**
+ * mag_span_release() - give a span back to the heap.  c->lock held.
+ * @c: the central that holds it
+ * @s: an ordinary or debug span, whose free objects are counted in @c
+ */
+void mag_span_release(struct mag_central *c, struct mag_span *s)
 {
 	list_del(&s->link);
-	c->nr_spans--;
-	c->nr_free_objs -= s->nr_objs;
+	if (s->state == MAG_SPAN_DEBUG) {
+		c->dbg_spans--;
+		c->dbg_objs -= s->nr_objs;
+		c->dbg_free -= s->nr_free;
+	} else {
+		c->nr_spans--;
+		c->nr_free_objs -= s->nr_objs;
+	}
 	mag_heap_free(s);
 	kfree_rcu(s, rcu);
 }
@@ -127,7 +138,7 @@ static void put_locked(struct mag_central *c, void **objs, unsigned int nr, bool
 			list_move(&s->link, &c->partial);
 		if (s->nr_free == s->nr_objs &&
 		    !list_is_singular(&c->partial))
-			span_release(c, s);
+			mag_span_release(c, s);
 	}
 }
 
@@ -167,8 +178,9 @@ static void central_put(struct mag_central *c, void **objs, unsigned int nr)
  *
  * Finds the owning pool and node from the arena, so it serves remote-node
  * frees, frees from an interrupted fast path, typed-cache objects freed
- * with mag_free(), and debug mode.  Anything that is not a live object is
- * reported and dropped.
+ * with mag_free(), and pools in debug mode (whose debug spans' objects go
+ * to debug.c).  Anything that is not a live object is reported and
+ * dropped.
  */
 void mag_central_free_obj(void *obj)
 {
@@ -178,6 +190,8 @@ void mag_central_free_obj(void *obj)
 	s = mag_span_of(obj);
 	if (!s)
 		mag_report_bad_free(obj, MAG_BAD_FOREIGN, NULL);
+	else if (s->state == MAG_SPAN_DEBUG)
+		mag_debug_free(s, obj);
 	else if (s->state != MAG_SPAN_SMALL)
 		mag_report_bad_free(obj, MAG_BAD_INTERIOR, NULL);
 	else
@@ -343,10 +357,14 @@ unsigned long mag_central_trim(struct mag_central *c, bool all, unsigned int max
 	empties = c->empty_mags;
 	c->empty_mags = NULL;
 	c->nr_empty = 0;
-	if (all)
+	if (all) {
 		list_for_each_entry_safe(s, tmp, &c->partial, link)
 			if (s->nr_free == s->nr_objs)
-				span_release(c, s);
+				mag_span_release(c, s);
+		list_for_each_entry_safe(s, tmp, &c->dbg_partial, link)
+			if (s->nr_free == s->nr_objs)
+				mag_span_release(c, s);
+	}
 	spin_unlock_irqrestore(&c->lock, flags);
 
 	while (empties) {
@@ -361,14 +379,16 @@ unsigned long mag_central_trim(struct mag_central *c, bool all, unsigned int max
  * mag_central_live() - objects of this central handed out of its spans
  * @c: the central
  *
- * Return: allocated objects, including those in magazines.
+ * Return: allocated objects, including those in magazines, but not
+ * those debug mode isolated.
  */
 unsigned long mag_central_live(struct mag_central *c)
 {
 	unsigned long flags, live;
 
 	spin_lock_irqsave(&c->lock, flags);
-	live = c->nr_spans * mag_class_objects[c->pool->cls] - c->nr_free_objs;
+	live = c->nr_spans * mag_class_objects[c->pool->cls] - c->nr_free_objs +
+	       c->dbg_objs - c->dbg_free - c->dbg_isolated;
 	spin_unlock_irqrestore(&c->lock, flags);
 	return live;
 }
@@ -399,6 +419,8 @@ int mag_central_init(struct mag_pool *pool, struct mag_heap **heaps, gfp_t gfp)
 		spin_lock_init(&c->lock);
 		INIT_LIST_HEAD(&c->partial);
 		INIT_LIST_HEAD(&c->full);
+		INIT_LIST_HEAD(&c->dbg_partial);
+		INIT_LIST_HEAD(&c->dbg_full);
 		c->pool = pool;
 		c->node = node;
 		c->heap = heaps[node];
@@ -428,8 +450,10 @@ void mag_central_destroy(struct mag_pool *pool)
 			continue;
 		mag_central_trim(c, true, UINT_MAX);
 		list_splice_init(&c->full, &c->partial);
+		list_splice_init(&c->dbg_partial, &c->partial);
+		list_splice_init(&c->dbg_full, &c->partial);
 		list_for_each_entry_safe(s, tmp, &c->partial, link)
-			span_release(c, s);
+			mag_span_release(c, s);
 		kfree(c);
 	}
 	kfree(pool->central);

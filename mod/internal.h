@@ -10,7 +10,8 @@
  *   pageheap.c  per-node buddy page heap over arenas (mheap)
  *   api.c       the exported functions, size classes, typed caches
  *   lifecycle.c CPU hotplug, shrinker, periodic trim, unload report
- *   report.c    reports of bad frees
+ *   debug.c     debug mode: red zones, poison, alloc/free tracks
+ *   report.c    reports of bad frees and of debug-mode violations
  *   kasan.c     poisoning, quarantine and report names under KASAN
  *   memcg.c     __GFP_ACCOUNT: per-memory-cgroup heaps and pools
  *   uheap.c     userspace heaps behind /dev/magalloc (own lock, own spans)
@@ -72,6 +73,7 @@ struct mag_pool;
 enum mag_span_state {
 	MAG_SPAN_SMALL,		/* objects of one pool */
 	MAG_SPAN_LARGE,		/* one object of npages pages */
+	MAG_SPAN_DEBUG,		/* objects of one pool, in debug slots (debug.c) */
 };
 
 /**
@@ -165,6 +167,17 @@ static inline bool mag_is_sentinel(const struct mag_magazine *m)
  * @node: node
  * @heap: the node's heap
  * @bad_frees: double or foreign frees caught returning to spans
+ * @dbg_partial: debug spans (debug.c) with free objects
+ * @dbg_full: debug spans without
+ * @dbg_spans: debug spans held
+ * @dbg_objs: objects in them
+ * @dbg_free: free objects in them
+ * @dbg_isolated: objects of them that debug mode found corrupted: never
+ *	handed out again, and not counted as allocated
+ *
+ * Ordinary spans and debug spans never mix: the magazines and the depot
+ * hold only objects of ordinary spans, debug mode allocates only from
+ * debug spans.
  */
 struct mag_central {
 	spinlock_t lock;	/* see above */
@@ -181,6 +194,12 @@ struct mag_central {
 	int node;
 	struct mag_heap *heap;
 	unsigned long bad_frees;
+	struct list_head dbg_partial;
+	struct list_head dbg_full;
+	unsigned long dbg_spans;
+	unsigned long dbg_objs;
+	unsigned long dbg_free;
+	unsigned long dbg_isolated;
 } ____cacheline_aligned_in_smp;
 
 /**
@@ -206,6 +225,13 @@ struct mag_central {
  *	@parent (the key of the cgroup's pools, memcg.c)
  * @parent: for a memory cgroup's pool, the ordinary pool whose objects
  *	it holds when charged; else NULL
+ * @object_size: what a caller asks for: a typed cache's size, the class
+ *	size of a generic pool (whose callers say each time)
+ * @debug: in debug mode (debug.c): allocations come from debug spans
+ * @dbg_off: in a debug span's slot, the object's offset
+ * @dbg_stride: the slot's size
+ * @dbg_objs: slots in a debug span
+ * @dbg_order: buddy order of a debug span
  */
 struct mag_pool {
 	struct mag_cpu __percpu **cpu;
@@ -220,6 +246,12 @@ struct mag_pool {
 	struct list_head link;
 	unsigned int id;
 	struct mag_pool *parent;
+	unsigned int object_size;
+	bool debug;
+	unsigned int dbg_off;
+	unsigned int dbg_stride;
+	unsigned int dbg_objs;
+	unsigned int dbg_order;
 } ____cacheline_aligned;
 
 /*
@@ -312,7 +344,6 @@ static inline struct mag_cpu *mag_local_cpu(struct mag_pool *pool)
 }
 
 /* magazine.c: the per-CPU layer */
-DECLARE_STATIC_KEY_FALSE(mag_debug_key);
 #ifdef CONFIG_LOCKDEP
 extern struct lockdep_map mag_busy_map;
 #endif
@@ -383,7 +414,7 @@ struct mag_budget {
 DECLARE_PER_CPU(struct mag_budget, mag_budget);
 extern unsigned int mag_cpu_cache_kib;
 unsigned int mag_limit_start(const struct mag_pool *pool);
-void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp);
+void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp, size_t size);
 void *mag_alloc_elsewhere(struct mag_pool *pool, gfp_t gfp, int node);
 void mag_free_slow(struct mag_pool *pool, void *obj);
 struct mag_magazine *mag_magazine_alloc(struct mag_pool *pool, gfp_t gfp, int node);
@@ -396,6 +427,7 @@ void mag_central_destroy(struct mag_pool *pool);
 void *mag_central_alloc_one(struct mag_central *c);
 unsigned int mag_fill_locked(struct mag_central *c, void **objs, unsigned int nr);
 void mag_central_free_obj(void *obj);
+void mag_span_release(struct mag_central *c, struct mag_span *s);
 int mag_central_grow(struct mag_central *c, gfp_t gfp);
 struct mag_magazine *mag_depot_get(struct mag_central *c, bool full);
 struct mag_magazine *mag_depot_get_full(struct mag_central *c, unsigned int limit);
@@ -430,7 +462,6 @@ extern struct mutex mag_pools_mutex;
 extern atomic_long_t mag_shrunk_pages;
 int mag_lifecycle_init(void);
 void mag_lifecycle_exit(void);
-void mag_set_debug(bool on);
 unsigned long mag_drain_all(void);
 unsigned long mag_cpu_visits(int cpu);
 
@@ -467,7 +498,119 @@ enum mag_bad_free {
 extern atomic_long_t mag_bad_frees;
 void mag_report_bad_free(const void *obj, enum mag_bad_free why,
 			 const struct mag_pool *pool);
+void mag_count_bad_free(enum mag_bad_free why);
 unsigned long mag_bad_free_count(enum mag_bad_free why);
+
+/*
+ * debug.c: debug mode, slub_debug=FZPU for magalloc pools.  A debug span
+ * lays its objects out in slots of @dbg_stride bytes:
+ *
+ *   | struct mag_debug_meta | red zone | object ... | red zone |
+ *   ^ slot                             ^ slot + @dbg_off       ^ + @dbg_stride
+ */
+DECLARE_STATIC_KEY_FALSE(mag_debug_key);
+
+/**
+ * struct mag_track - who allocated or freed a debug-mode object
+ * @stack: the call chain in the stack depot, or 0
+ * @cpu: the CPU
+ * @pid: the task
+ * @when: jiffies
+ */
+struct mag_track {
+	u32 stack;
+	int cpu;
+	int pid;
+	unsigned long when;
+};
+
+enum mag_debug_state {
+	MAG_DBG_FREE,
+	MAG_DBG_ALLOCATED,
+	MAG_DBG_ISOLATED,	/* found corrupted: kept out of use for good */
+};
+
+/**
+ * struct mag_debug_meta - what a debug slot keeps about its object
+ * @alloc: the last allocation
+ * @free: the last free
+ * @size: bytes the caller asked for; the red zone starts there
+ * @state: enum mag_debug_state
+ */
+struct mag_debug_meta {
+	struct mag_track alloc;
+	struct mag_track free;
+	unsigned int size;
+	unsigned int state;
+};
+
+/* What debug mode found wrong with an object (report.c). */
+enum mag_debug_bad {
+	MAG_DBG_OK,
+	MAG_DBG_LEFT_RED,	/* the red zone before it */
+	MAG_DBG_RIGHT_RED,	/* the red zone after the size asked for */
+	MAG_DBG_POISON,		/* a free object written to */
+	MAG_DBG_DOUBLE,		/* freed when free */
+	MAG_DBG_NR,
+};
+
+/**
+ * struct mag_debug_bug - one violation, for the report
+ * @pool: the pool
+ * @obj: the object
+ * @slot: its slot (its struct mag_debug_meta)
+ * @meta: the metadata as found
+ * @bad: what is wrong
+ * @first: the first byte found wrong (NULL for a double free)
+ * @last: the last byte found wrong
+ * @want: the byte it should be
+ */
+struct mag_debug_bug {
+	const struct mag_pool *pool;
+	const void *obj;
+	const void *slot;
+	struct mag_debug_meta meta;
+	enum mag_debug_bad bad;
+	const u8 *first;
+	const u8 *last;
+	u8 want;
+};
+
+void mag_report_debug(const struct mag_debug_bug *bug);
+unsigned long mag_debug_count(enum mag_debug_bad bad);
+
+static inline bool mag_pool_debug(const struct mag_pool *pool)
+{
+	return static_branch_unlikely(&mag_debug_key) && READ_ONCE(pool->debug);
+}
+
+void mag_debug_geometry(struct mag_pool *pool);
+bool mag_debug_names_match(const char *names, const char *name);
+bool mag_debug_wanted(const char *name);
+void mag_set_debug(bool on);
+int mag_pool_set_debug(struct mag_pool *pool, bool on);
+void *mag_debug_alloc(struct mag_pool *pool, int node, size_t size, gfp_t gfp);
+void mag_debug_free(struct mag_span *s, void *obj);
+size_t mag_debug_ksize(struct mag_span *s, const void *obj);
+int mag_debug_grow(struct mag_central *c, gfp_t gfp);
+void mag_debug_start(void);
+void mag_debug_exit(void);
+
+/*
+ * The start of the object of small or debug span @s that @p points into;
+ * NULL if @p is in a debug slot's metadata or red zones.
+ */
+static inline void *mag_object_of(const struct mag_span *s, const void *p)
+{
+	unsigned long off = p - s->base, in;
+
+	if (s->state != MAG_SPAN_DEBUG)
+		return s->base + off - off % s->pool->size;
+	in = off % s->pool->dbg_stride;
+	if (in < s->pool->dbg_off || in >= s->pool->dbg_off + s->pool->size)
+		return NULL;
+	return s->base + off - in + s->pool->dbg_off;
+}
 
 /**
  * struct mag_stress_result - what a run of the cross-CPU stress saw
@@ -529,6 +672,17 @@ static inline void mag_kasan_exit(void) { }
 #define mag_memset_obj(p, c, n)	memset(p, c, n)
 #endif
 void mag_free_unchecked(const void *ptr);
+
+/*
+ * An object just allocated from @pool, initialised as init_on_alloc and
+ * __GFP_ZERO say (pools with a constructor: never).
+ */
+static __always_inline void *mag_init_obj(struct mag_pool *pool, void *obj, gfp_t gfp)
+{
+	if (unlikely(want_init_on_alloc(gfp)) && pool->init && obj)
+		return mag_memset_obj(obj, 0, pool->size);
+	return obj;
+}
 
 /* hostile.c */
 int mag_hostile_run(void);

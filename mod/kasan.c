@@ -128,8 +128,7 @@ static size_t object_size(const void *ptr, bool *large)
 	if (s && s->state == MAG_SPAN_LARGE && ptr == s->base) {
 		size = (size_t)s->npages << PAGE_SHIFT;
 		*large = true;
-	} else if (s && s->state == MAG_SPAN_SMALL &&
-		   !((ptr - s->base) % s->pool->size)) {
+	} else if (s && s->state != MAG_SPAN_LARGE && mag_object_of(s, ptr) == ptr) {
 		size = s->pool->size;
 		*large = false;
 	}
@@ -259,22 +258,21 @@ void mag_kasan_flush(void)
  */
 static void report_probe(void *data, enum error_detector detector, unsigned long id)
 {
-	const void *addr = (const void *)id;
+	const void *addr = (const void *)id, *obj;
 	struct mag_span *s;
-	unsigned long off, idx;
 
 	if (detector != ERROR_DETECTOR_KASAN)
 		return;
 	rcu_read_lock();
 	s = mag_span_of(addr);
-	if (s && s->state == MAG_SPAN_SMALL) {
-		off = addr - s->base;
-		idx = off / s->pool->size;
+	obj = s && s->state != MAG_SPAN_LARGE ? mag_object_of(s, addr) : NULL;
+	if (obj) {
 		pr_err("the bad address is in magalloc object %p of pool %s (%u bytes), at offset %lu; the object is %s\n",
-		       s->base + idx * s->pool->size, s->pool->name, s->pool->size,
-		       off % s->pool->size,
-		       shadow_of(s->base + idx * s->pool->size) == MAG_KASAN_FREE ?
-		       "free" : "allocated");
+		       obj, s->pool->name, s->pool->size, (unsigned long)(addr - obj),
+		       shadow_of(obj) == MAG_KASAN_FREE ? "free" : "allocated");
+	} else if (s && s->state != MAG_SPAN_LARGE) {
+		pr_err("the bad address is in a red zone or the metadata of a debug-mode slot of pool %s\n",
+		       s->pool->name);
 	} else if (s) {
 		pr_err("the bad address is in magalloc large object %p (%u pages), at offset %lu\n",
 		       s->base, s->npages, (unsigned long)(addr - s->base));

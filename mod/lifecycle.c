@@ -42,38 +42,18 @@ DEFINE_MUTEX(mag_pools_mutex);
 
 atomic_long_t mag_shrunk_pages;
 
-static bool mag_debug;
-static bool mag_live;
-
-static int debug_set(const char *val, const struct kernel_param *kp)
-{
-	int ret = param_set_bool(val, kp);
-
-	if (!ret && READ_ONCE(mag_live))
-		mag_set_debug(mag_debug);
-	return ret;
-}
-
-static const struct kernel_param_ops debug_ops = {
-	.set = debug_set,
-	.get = param_get_bool,
-};
-module_param_cb(debug, &debug_ops, &mag_debug, 0644);
-MODULE_PARM_DESC(debug, "check every free at once (slow path only)");
-
 static unsigned int trim_interval_ms = 2000;
 module_param(trim_interval_ms, uint, 0644);
 MODULE_PARM_DESC(trim_interval_ms, "period of idle-cache trimming, 0 = never (default 2000)");
 
 /*
- * Which CPUs get a work item.  Debug mode must reach every CPU.  Drains
- * visit only CPUs that hold a magazine, so an idle CPU is woken at most
- * once or twice after it stops allocating; the periodic trim and the
+ * Which CPUs get a work item.  Drains visit only CPUs that hold a
+ * magazine, so an idle CPU is woken at most once or twice after it stops
+ * allocating; the periodic trim and the
  * shrinker never visit an isolated CPU (isolcpus=, nohz_full=), whose
  * magazines stay until it takes a slow path again or goes offline.
  */
 enum mag_visit {
-	MAG_VISIT_ALL,		/* every online CPU */
 	MAG_VISIT_CACHING,	/* CPUs holding magazines */
 	MAG_VISIT_HOUSEKEEPING,	/* the same, but not isolated ones */
 };
@@ -114,8 +94,6 @@ static bool cpu_wanted_housekeeping(int cpu)
 
 static bool cpu_wanted(int cpu, enum mag_visit visit)
 {
-	if (visit == MAG_VISIT_ALL)
-		return true;
 	if (visit == MAG_VISIT_HOUSEKEEPING && !cpu_wanted_housekeeping(cpu))
 		return false;
 	return cpu_holds_magazines(cpu);
@@ -124,15 +102,14 @@ static bool cpu_wanted(int cpu, enum mag_visit visit)
 /*
  * schedule_on_each_cpu() is not exported: the same, with one work item per
  * CPU, serialized by a mutex so the items are never reused while pending,
- * for the CPUs @visit asks for.  @offline, if set, runs for each CPU that
- * is not online, in this task, while CPU hotplug is held off.
+ * for the CPUs @visit asks for.
  */
 /* Written by the CPU that queues it: kept off the lines of hot data. */
 static DEFINE_PER_CPU_ALIGNED(struct work_struct, cpu_work);
 static DEFINE_MUTEX(cpu_work_mutex);
 static struct cpumask cpu_work_queued;	/* under cpu_work_mutex */
 
-static void run_on_cpus(work_func_t fn, void (*offline)(int cpu), enum mag_visit visit)
+static void run_on_cpus(work_func_t fn, enum mag_visit visit)
 {
 	int cpu;
 
@@ -148,10 +125,6 @@ static void run_on_cpus(work_func_t fn, void (*offline)(int cpu), enum mag_visit
 		INIT_WORK(per_cpu_ptr(&cpu_work, cpu), fn);
 		queue_work_on(cpu, system_wq, per_cpu_ptr(&cpu_work, cpu));
 	}
-	if (offline)
-		for_each_possible_cpu(cpu)
-			if (!cpu_online(cpu))
-				offline(cpu);
 	for_each_cpu(cpu, &cpu_work_queued)
 		flush_work(per_cpu_ptr(&cpu_work, cpu));
 	cpus_read_unlock();
@@ -168,53 +141,6 @@ unsigned long mag_cpu_visits(int cpu)
 {
 	/* a statistic, written by @cpu alone */
 	return data_race(per_cpu(visits, cpu));
-}
-
-/*
- * Debug mode takes or gives back its hold on a CPU's busy mark: adding
- * MAG_BUSY_DEBUG twice is adding nothing.  On the CPU itself, in a work
- * item, when no magazine user runs there; on a CPU that is not online,
- * directly.
- */
-static void busy_debug_fn(struct work_struct *w)
-{
-	this_cpu_add(mag_front.busy, MAG_BUSY_DEBUG);
-}
-
-static void busy_debug_offline(int cpu)
-{
-	per_cpu(mag_front, cpu).busy += MAG_BUSY_DEBUG;
-}
-
-/**
- * mag_set_debug() - switch debug mode
- * @on: every allocation and free takes the checked slow path; switching it
- *	on drains every magazine and depot
- *
- * Context: process context, may sleep.
- */
-void mag_set_debug(bool on)
-{
-	static DEFINE_MUTEX(lock);
-
-	mutex_lock(&lock);
-	if (on == static_key_enabled(&mag_debug_key)) {
-		mutex_unlock(&lock);
-		return;
-	}
-	if (on) {
-		/* From here on the slow paths install no magazine... */
-		static_branch_enable(&mag_debug_key);
-		/* ...objects cached before the switch would escape the checks... */
-		if (READ_ONCE(mag_live))
-			mag_drain_all();
-		/* ...and no fast path runs, or reads memory at a pointer. */
-		run_on_cpus(busy_debug_fn, busy_debug_offline, MAG_VISIT_ALL);
-	} else {
-		run_on_cpus(busy_debug_fn, busy_debug_offline, MAG_VISIT_ALL);
-		static_branch_disable(&mag_debug_key);
-	}
-	mutex_unlock(&lock);
 }
 
 static int mag_cpu_prepare(unsigned int cpu)
@@ -312,7 +238,7 @@ void mag_measure_parked(struct mag_parked *out)
 
 	for_each_possible_cpu(cpu)
 		memset(per_cpu_ptr(&parked, cpu), 0, sizeof(struct mag_parked));
-	run_on_cpus(parked_fn, NULL, MAG_VISIT_CACHING);
+	run_on_cpus(parked_fn, MAG_VISIT_CACHING);
 	for_each_possible_cpu(cpu)
 		out[cpu] = *per_cpu_ptr(&parked, cpu);
 }
@@ -353,7 +279,7 @@ unsigned long mag_drain_all(void)
 	unsigned long pages;
 
 	mag_kasan_flush();
-	run_on_cpus(drain_cpu_fn, NULL, MAG_VISIT_CACHING);
+	run_on_cpus(drain_cpu_fn, MAG_VISIT_CACHING);
 	mutex_lock(&mag_pools_mutex);
 	pages = trim_central(true);
 	mutex_unlock(&mag_pools_mutex);
@@ -376,7 +302,7 @@ void mag_trim_now(void)
 {
 	/* under KASAN, an object stays quarantined a trim period at most */
 	mag_kasan_flush();
-	run_on_cpus(trim_cpu_fn, NULL, MAG_VISIT_HOUSEKEEPING);
+	run_on_cpus(trim_cpu_fn, MAG_VISIT_HOUSEKEEPING);
 	mutex_lock(&mag_pools_mutex);
 	trim_central(false);
 	mutex_unlock(&mag_pools_mutex);
@@ -395,7 +321,7 @@ static void trim_fn(struct work_struct *w)
 
 static void drain_fn(struct work_struct *w)
 {
-	run_on_cpus(drain_cpu_fn, NULL, MAG_VISIT_HOUSEKEEPING);
+	run_on_cpus(drain_cpu_fn, MAG_VISIT_HOUSEKEEPING);
 }
 
 /**
@@ -607,8 +533,7 @@ int mag_lifecycle_init(void)
 		cpuhp_remove_state_nocalls(cpuhp_state);
 		return ret;
 	}
-	WRITE_ONCE(mag_live, true);
-	mag_set_debug(mag_debug);
+	mag_debug_start();
 	queue_delayed_work(system_unbound_wq, &trim_work,
 			   msecs_to_jiffies(trim_interval_ms ?: 1000));
 	return 0;
@@ -616,10 +541,9 @@ int mag_lifecycle_init(void)
 
 void mag_lifecycle_exit(void)
 {
-	WRITE_ONCE(mag_live, false);
 	cancel_delayed_work_sync(&trim_work);
 	shrinker_exit();
 	cancel_work_sync(&drain_work);
 	cpuhp_remove_state_nocalls(cpuhp_state);
-	mag_set_debug(false);
+	mag_debug_exit();
 }

@@ -18,7 +18,7 @@
  * at compile time, mag_alloc() of a constant size pops this CPU's
  * magazine for that class inline, and mag_free() pushes inline; whatever
  * the inline code cannot finish (an empty or full magazine, an
- * interrupted magazine user, a large object, debug mode) calls the
+ * interrupted magazine user, a large object, a pool in debug mode) calls the
  * exported function of the same name, which does everything.  On x86-64
  * an inline mag_alloc() of 64 bytes takes about 185 bytes of code (its
  * zeroing stores for init_on_alloc included) where the call takes 15, and
@@ -169,7 +169,7 @@ struct mag_cpu {
  *	inside the busy region: one CPU's, so no other CPU's line is written.
  *
  * Per CPU, aligned and padded to a cache line; only its own CPU writes
- * @busy (and debug mode, from a work item on that CPU) and @sentinel;
+ * @busy and @sentinel;
  * @node and @local are written at load and when the CPU comes online,
  * before it runs anything else.
  */
@@ -228,8 +228,6 @@ static __always_inline unsigned long mag_page_index(const void *p)
 }
 
 DECLARE_PER_CPU_ALIGNED(struct mag_front, mag_front);
-/* What debug mode adds to every CPU's busy mark while it is on. */
-#define MAG_BUSY_DEBUG	0x80
 
 /*
  * Test builds of magalloc.ko define mag_trace() (internal.h) to record the
@@ -250,8 +248,7 @@ static __always_inline void mag_trace(const void *addr, bool write) { }
  * paths, drains) subtracts one from it with preemption off, proceeds only
  * if it was 0, and adds the one back when done.  An interrupt that lands
  * inside such a region finds it non-zero and takes the locked central
- * path, which never touches per-CPU magazines; so does everything while
- * debug mode holds every CPU's mark (MAG_BUSY_DEBUG).  One instruction
+ * path, which never touches per-CPU magazines.  One instruction
  * each way on this CPU's own line (on x86 the borrow of the subtraction
  * is the answer): no lock, no atomic instruction.  The memory clobbers
  * keep the magazine accesses inside.
@@ -434,10 +431,8 @@ miss:
  * outside the kernel half (NULL, ZERO_SIZE_PTR, user addresses) and
  * outside live arenas (huge objects are arena-aligned: their first word
  * is theirs, not the magic) give false, and so do pages outside small
- * spans, the header pages, and every page with init_on_free (their
- * magazines are the dummy's: the sentinel).  In debug mode every CPU's
- * busy mark is held, so no fast path reads memory at a pointer it was
- * given.
+ * spans, the pages of debug spans, and every page with init_on_free
+ * (their magazines are the dummy's: the sentinel).
  */
 /* mag_push_obj() inside a busy region (mag_free_bulk() holds one). */
 static __always_inline bool mag_push_obj_busy(const void *ptr)
@@ -464,7 +459,6 @@ static __always_inline bool mag_push_obj_busy(const void *ptr)
 static __always_inline bool mag_push_obj(const void *ptr)
 {
 	preempt_disable();
-	/* First: debug mode holds the mark, and nothing is read then. */
 	if (unlikely(!mag_busy_enter()))
 		goto miss;
 	if (unlikely(!mag_push_obj_busy(ptr)))

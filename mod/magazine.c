@@ -42,6 +42,12 @@
  * little parks little; a hot one reaches full magazines after a few depot
  * visits.
  *
+ * A pool in debug mode (debug.c) has no magazines: the slow paths look at
+ * its flag inside their busy region, never install one for it, and send
+ * its allocations to debug.c and its frees to the central.  Switching it
+ * on drains every CPU's magazines of it; a slow path that saw the flag
+ * clear was in its busy region, which the drain waits out.
+ *
  * The busy mark is what makes this safe from interrupts without disabling
  * them: an interrupt (hardirq or softirq) that lands inside a marked region
  * sees the mark and goes to the locked central path, which never touches
@@ -60,7 +66,6 @@
 /* On a line of its own: only this CPU writes it. */
 DEFINE_PER_CPU_ALIGNED(struct mag_front, mag_front);
 EXPORT_PER_CPU_SYMBOL_GPL(mag_front);
-DEFINE_STATIC_KEY_FALSE(mag_debug_key);
 #ifdef CONFIG_LOCKDEP
 struct lockdep_map mag_busy_map = STATIC_LOCKDEP_MAP_INIT("mag_busy", &mag_busy_map);
 #endif
@@ -269,7 +274,16 @@ void *mag_alloc_elsewhere(struct mag_pool *pool, gfp_t gfp, int node)
 	return NULL;
 }
 
-void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp)
+/**
+ * mag_alloc_slow() - allocate when this CPU's magazines of @pool are empty
+ * @pool: the pool
+ * @gfp: allocation flags
+ * @size: bytes the caller asked for (debug mode keeps the rest a red zone)
+ *
+ * Return: the object, initialised as init_on_alloc and __GFP_ZERO say, or
+ * NULL.
+ */
+void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp, size_t size)
 {
 	struct mag_magazine *spare = NULL;
 	struct mag_cpu *pc;
@@ -277,33 +291,42 @@ void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp)
 	int node, cpu;
 
 	for (;;) {
+		if (unlikely(mag_pool_debug(pool)))
+			break;
 		/* A hint only: this task may run elsewhere by the time it looks. */
 		cpu = raw_smp_processor_id();
 		if (!spare && READ_ONCE(per_cpu_ptr(pool->cpu[mag_home_node()], cpu)->loaded) ==
 			      mag_sentinel_of(cpu))
 			spare = mag_magazine_alloc(pool, gfp, mag_home_node());
 
-		/* Debug mode: the slow paths install no magazine. */
-		if (!static_branch_unlikely(&mag_debug_key) && mag_slow_enter()) {
+		if (mag_slow_enter()) {
+			/* Debug mode came on since: no magazine for it. */
+			if (unlikely(mag_pool_debug(pool))) {
+				mag_slow_exit();
+				break;
+			}
 			pc = mag_local_cpu(pool);
 			pc->misses++;
 			obj = refill(pc, pool->central[pc->node], &spare);
 			mag_slow_exit();
 		} else {
-			/* an interrupted magazine user on this CPU, or debug */
+			/* an interrupted magazine user on this CPU */
 			obj = mag_central_alloc_one(pool->central[mag_home_node()]);
 		}
 		if (obj)
-			break;
+			goto out;
 		node = mag_home_node();
 		if (!mag_central_grow(pool->central[node], gfp))
 			continue;
 		obj = mag_alloc_elsewhere(pool, gfp, node);
 		if (obj || !mag_retry(gfp))
-			break;
+			goto out;
 	}
 	kfree(spare);
-	return obj;
+	return mag_debug_alloc(pool, NUMA_NO_NODE, size, gfp);
+out:
+	kfree(spare);
+	return mag_init_obj(pool, obj, gfp);
 }
 
 enum mag_flush {
@@ -374,7 +397,13 @@ void mag_free_slow(struct mag_pool *pool, void *obj)
 	enum mag_flush done;
 
 	for (;;) {
-		if (static_branch_unlikely(&mag_debug_key) || !mag_slow_enter()) {
+		if (!mag_slow_enter()) {
+			mag_central_free_obj(obj);
+			break;
+		}
+		/* In debug mode the pool has no magazines. */
+		if (unlikely(mag_pool_debug(pool))) {
+			mag_slow_exit();
 			mag_central_free_obj(obj);
 			break;
 		}

@@ -44,6 +44,8 @@ SPLATS = re.compile(
     r'possible recursive locking|possible circular locking|'
     r'inconsistent lock state|suspicious RCU usage|Kernel panic|'
     r'general protection fault|UBSAN:|Call Trace:|INFO: task .* blocked|'
+    # magalloc's debug mode (mod/report.c)
+    r'magalloc: BUG |'
     # magalloc's own unload report: every test frees what it allocates
     r'still allocated at unload|still held at unload|still in use')
 MARK = re.compile(r'@@MAG (\S+)(?: (.*))?$')
