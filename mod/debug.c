@@ -135,7 +135,11 @@ static void set_track(struct mag_track *t)
 	unsigned int nr;
 
 	t->stack = 0;
-	if (READ_ONCE(debug_stacks)) {
+	/*
+	 * The depot may allocate pages (GFP_NOWAIT, as SLUB's tracks do):
+	 * not where PREEMPT_RT forbids it, with preemption or interrupts off.
+	 */
+	if (READ_ONCE(debug_stacks) && (!IS_ENABLED(CONFIG_PREEMPT_RT) || preemptible())) {
 		nr = stack_trace_save(entries, ARRAY_SIZE(entries), 2);
 		t->stack = stack_depot_save(entries, nr, GFP_NOWAIT);
 	}

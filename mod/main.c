@@ -132,6 +132,9 @@ static int mag_stats_show(struct seq_file *m, void *v)
 #ifdef CONFIG_FAULT_INJECTION
 	seq_printf(m, "injected %ld\n", atomic_long_read(&mag_injected));
 #endif
+	seq_printf(m, "debug_reports %lu\n",
+		   mag_debug_count(MAG_DBG_LEFT_RED) + mag_debug_count(MAG_DBG_RIGHT_RED) +
+		   mag_debug_count(MAG_DBG_POISON) + mag_debug_count(MAG_DBG_DOUBLE));
 	seq_puts(m, "node arenas free_pages large_pages arenas_released\n");
 	for_each_node(node) {
 		struct mag_heap *h = mag_heaps[node];
@@ -139,7 +142,7 @@ static int mag_stats_show(struct seq_file *m, void *v)
 		seq_printf(m, "%4d %6lu %10lu %11lu %15lu\n", node, h->nr_arenas,
 			   h->free_pages, h->large_pages, h->arenas_released);
 	}
-	seq_puts(m, "pool             size node spans      live free_in_spans depot_full depot_empty     misses       slow\n");
+	seq_puts(m, "pool             size node spans      live free_in_spans depot_full depot_empty     misses       slow debug_spans isolated\n");
 	mutex_lock(&mag_pools_mutex);
 	list_for_each_entry(pool, &mag_pools, link) {
 		for_each_node(node) {
@@ -147,7 +150,7 @@ static int mag_stats_show(struct seq_file *m, void *v)
 			unsigned long misses = 0, slow = 0;
 			int cpu;
 
-			if (!c->nr_spans && !c->nr_full && !c->nr_empty)
+			if (!c->nr_spans && !c->nr_full && !c->nr_empty && !c->dbg_spans)
 				continue;
 			for_each_possible_cpu(cpu) {
 				struct mag_cpu *pc = per_cpu_ptr(pool->cpu[node], cpu);
@@ -157,10 +160,10 @@ static int mag_stats_show(struct seq_file *m, void *v)
 				/* the same */
 				slow += data_race(pc->slow);
 			}
-			seq_printf(m, "%-16s %5u %4d %5lu %9lu %13lu %10u %11u %10lu %10lu\n",
+			seq_printf(m, "%-16s %5u %4d %5lu %9lu %13lu %10u %11u %10lu %10lu %11lu %8lu\n",
 				   pool->name, pool->size, node, c->nr_spans,
 				   mag_central_live(c), c->nr_free_objs, c->nr_full,
-				   c->nr_empty, misses, slow);
+				   c->nr_empty, misses, slow, c->dbg_spans, c->dbg_isolated);
 		}
 	}
 	mutex_unlock(&mag_pools_mutex);

@@ -16,6 +16,8 @@ Counts, for one boot:
     --expect-stress, a boot that never reported it fails too;
   - the hostile-free check after it ("@@MAG HOSTILE <rc>"): one test,
     passes on rc 0; with --expect-stress it must have reported too;
+  - a second of the stress in debug mode ("@@MAG DEBUG <rc>"): one test,
+    passes on rc 0 (a debug-mode report is a splat anyway);
   - kernel reports a KUnit test provokes on purpose, between "@@MAG
     EXPECT-BEGIN" and "@@MAG EXPECT-END" (magalloc_kasan), are not
     splats: the test itself checks each was made;
@@ -147,6 +149,9 @@ def main():
             hostile_ran += 1
             t.check(status(rest[0]) == '0',
                     'hostile frees: a pointer was not refused as it should be (see dmesg)')
+        elif kind == 'DEBUG':
+            t.check(status(rest[0]) == '0',
+                    'debug mode: the stress with every pool in debug mode failed (see dmesg)')
         elif kind == 'LEAK-BEGIN':
             in_leak = True
         elif kind == 'EXPECT-BEGIN':
