@@ -618,9 +618,10 @@ static inline void *mag_object_of(const struct mag_span *s, const void *p)
  * @timer_ok: allocations in timer context that passed their checks
  * @bad: objects whose contents or size were wrong
  * @nulls: GFP_KERNEL allocations that failed
+ * @debugged: moved objects of debug spans (debug mode)
  */
 struct mag_stress_result {
-	unsigned long moved, timer_ok, bad, nulls;
+	unsigned long moved, timer_ok, bad, nulls, debugged;
 };
 
 /* stress.c */

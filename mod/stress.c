@@ -4,7 +4,9 @@
  * stock ones have no KUnit, so it lives in the module and runs when a
  * number of milliseconds is written to /sys/kernel/debug/magalloc/stress
  * (the write fails with EIO if a check failed; "MS faults" allows NULLs,
- * for runs under fault injection); the KUnit suite runs it too
+ * for runs under fault injection; "MS debug" runs with every pool in debug
+ * mode, and its objects must come from debug spans); the KUnit suite runs
+ * it too
  * (mag_stress_run()).
  *
  * Every online CPU runs a producer, which allocates objects of random
@@ -45,7 +47,7 @@ struct stress {
 	struct stress_ring *rings;
 	struct hrtimer __percpu *timers;
 	unsigned long deadline;
-	atomic_t bad, nulls, moved, timer_ok, timer_nulls;
+	atomic_t bad, nulls, moved, timer_ok, timer_nulls, debugged;
 };
 
 struct stress_arg {
@@ -131,6 +133,7 @@ static int consumer(void *data)
 	struct stress_arg *a = data;
 	struct stress *st = a->st;
 	struct stress_ring *r = &st->rings[a->idx];
+	struct mag_span *span;
 
 	for (;;) {
 		/* acquire: pairs with the producer's release of head */
@@ -150,6 +153,11 @@ static int consumer(void *data)
 		if (!stamp_ok(p + sizeof(size_t), size - sizeof(size_t)) ||
 		    mag_ksize(p) < size)
 			atomic_inc(&st->bad);
+		rcu_read_lock();
+		span = mag_span_of(p);
+		if (span && span->state == MAG_SPAN_DEBUG)
+			atomic_inc(&st->debugged);
+		rcu_read_unlock();
 		mag_free(p);
 		atomic_inc(&st->moved);
 		/* release: the slot may be reused only after we read it */
@@ -251,8 +259,9 @@ int mag_stress_run(unsigned int ms, struct mag_stress_result *res)
 	res->timer_ok = atomic_read(&st.timer_ok);
 	res->bad = atomic_read(&st.bad);
 	res->nulls = atomic_read(&st.nulls);
-	pr_info("stress: %u ms on %d CPUs: %lu objects crossed CPUs, %lu timer allocations, %lu bad, %lu NULL, %d NULL in timers\n",
-		ms, nr, res->moved, res->timer_ok, res->bad, res->nulls,
+	res->debugged = atomic_read(&st.debugged);
+	pr_info("stress: %u ms on %d CPUs: %lu objects crossed CPUs (%lu in debug mode), %lu timer allocations, %lu bad, %lu NULL, %d NULL in timers\n",
+		ms, nr, res->moved, res->debugged, res->timer_ok, res->bad, res->nulls,
 		atomic_read(&st.timer_nulls));
 out:
 	free_percpu(st.timers);
@@ -271,6 +280,7 @@ static ssize_t stress_write(struct file *file, const char __user *buf,
 	struct mag_stress_result res;
 	char kbuf[32], mode[8] = "";
 	unsigned int ms;
+	bool debug;
 	int ret;
 
 	if (len >= sizeof(kbuf))
@@ -279,9 +289,19 @@ static ssize_t stress_write(struct file *file, const char __user *buf,
 		return -EFAULT;
 	kbuf[len] = 0;
 	if (sscanf(kbuf, "%u %7s", &ms, mode) < 1 || !ms || ms > 60000 ||
-	    (*mode && strcmp(mode, "faults")))
+	    (*mode && strcmp(mode, "faults") && strcmp(mode, "debug")))
 		return -EINVAL;
+	debug = !strcmp(mode, "debug");
+	if (debug)
+		mag_set_debug(true);
 	ret = mag_stress_run(ms, &res);
+	if (debug) {
+		mag_set_debug(false);
+		/* the objects must have come from debug spans */
+		if (!ret && !res.debugged)
+			ret = -EIO;
+		*mode = 0;
+	}
 	/*
 	 * A NULL from GFP_KERNEL with memory to spare is a failure too, but
 	 * for "faults" (fault injection on: NULLs are what it is for, each
