@@ -376,7 +376,7 @@ int mag_alloc_bulk(size_t size, gfp_t gfp, size_t nr, void **objs)
 {
 	struct mag_pool *pool;
 	struct mag_magazine *m;
-	size_t i = 0, n;
+	size_t i = 0, n, k;
 
 	if (mag_should_fail(size * nr, gfp))
 		return 0;
@@ -407,8 +407,11 @@ int mag_alloc_bulk(size_t size, gfp_t gfp, size_t nr, void **objs)
 		}
 		mag_busy_exit();
 		preempt_enable();
-		for (; n; n--, i++)
-			mag_init_obj(pool, objs[i], gfp);
+		/* the slow path's objects come initialised */
+		if (unlikely(want_init_on_alloc(gfp)) && pool->init)
+			for (k = 0; k < n; k++)
+				mag_memset_obj(objs[i + k], 0, pool->size);
+		i += n;
 		if (i < nr) {
 			objs[i] = mag_alloc_slow(pool, gfp, size);
 			if (!objs[i])
