@@ -256,7 +256,25 @@ static int leak_start(void)
 		}
 		leaked[i] = (unsigned long)objs[i] ^ LEAK_MASK;
 	}
+	/* no copy of a pointer may stay for kmemleak's scan of this stack */
+	memzero_explicit(objs, sizeof(objs));
+	memzero_explicit(bulk, sizeof(bulk));
 	return 0;
+}
+
+/*
+ * What the allocations left deeper in this task's stack, wiped: kmemleak
+ * scans every task's whole stack, stale frames included. Recursion to reach
+ * 6 KiB below the caller without one large frame.
+ */
+static noinline void scrub_stack(int depth)
+{
+	char buf[512];
+
+	memzero_explicit(buf, sizeof(buf));
+	if (depth > 0)
+		scrub_stack(depth - 1);
+	barrier_data(buf);
 }
 
 static void leak_end(void)
@@ -289,6 +307,7 @@ static ssize_t leak_write(struct file *file, const char __user *buf,
 	mutex_lock(&leak_lock);
 	if (on) {
 		ret = leak_start();
+		scrub_stack(12);
 	} else {
 		leak_end();
 		ret = 0;

@@ -658,6 +658,7 @@ void mag_kasan_freed(const void *ptr, size_t size);
 void mag_kasan_poison_free(void *p, size_t size);
 void mag_kasan_unpoison(void *p, size_t size);
 unsigned long mag_kasan_reports(const void **last);
+unsigned long mag_kasan_all_reports(const void **last);
 int mag_kasan_init(void);
 void mag_kasan_exit(void);
 #define mag_memset_obj(p, c, n)	__memset(p, c, n)

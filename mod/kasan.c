@@ -61,6 +61,9 @@ static bool quarantine_on = true;
 
 static atomic_long_t kasan_reports;
 static const void *last_report;
+/* every KASAN report, whoever's memory (kmalloc's too, for comparison) */
+static atomic_long_t any_reports;
+static const void *last_any;
 
 static u8 __no_sanitize_address shadow_of(const void *p)
 {
@@ -263,6 +266,8 @@ static void report_probe(void *data, enum error_detector detector, unsigned long
 
 	if (detector != ERROR_DETECTOR_KASAN)
 		return;
+	WRITE_ONCE(last_any, addr);
+	atomic_long_inc(&any_reports);
 	rcu_read_lock();
 	s = mag_span_of(addr);
 	obj = s && s->state != MAG_SPAN_LARGE ? mag_object_of(s, addr) : NULL;
@@ -295,6 +300,19 @@ unsigned long mag_kasan_reports(const void **last)
 	if (last)
 		*last = READ_ONCE(last_report);
 	return atomic_long_read(&kasan_reports);
+}
+
+/**
+ * mag_kasan_all_reports() - every KASAN report since load, on any memory
+ * @last: where to store the last bad address, or NULL
+ *
+ * Return: the count.
+ */
+unsigned long mag_kasan_all_reports(const void **last)
+{
+	if (last)
+		*last = READ_ONCE(last_any);
+	return atomic_long_read(&any_reports);
 }
 
 int mag_kasan_init(void)
