@@ -330,10 +330,16 @@ static void typed_cache_ctor(struct kunit *test)
 	/* the constructor ran once per object of each new span */
 	KUNIT_EXPECT_GT(test, calls, 0U);
 	KUNIT_EXPECT_EQ(test, calls % mag_class_objects[pool->cls], 0U);
+	/*
+	 * On one CPU: freed on another, objects would sit in that CPU's
+	 * magazines and new spans be made here.
+	 */
+	migrate_disable();
 	for (i = 0; i < ARRAY_SIZE(objs); i++)
 		mag_cache_free(cache, objs[i]);
 	for (i = 0; i < ARRAY_SIZE(objs); i++)
 		objs[i] = mag_cache_alloc(cache, GFP_KERNEL);
+	migrate_enable();
 	KUNIT_EXPECT_EQ(test, atomic_read(&ctor_calls), calls);
 	for (i = 0; i < ARRAY_SIZE(objs); i++)
 		mag_cache_free(cache, objs[i]);
@@ -1244,77 +1250,150 @@ static void gfp_reserves_and_frees(struct kunit *test)
 }
 
 /*
- * No free 2 MiB block on this CPU's node (all taken here): a small
- * GFP_KERNEL allocation, and a large one, still succeed, from the other
- * node, as kmalloc() falls back along the zonelist; with __GFP_THISNODE
- * they fail.  Enough objects are taken to use up whatever free blocks the
- * node's heap still had.
+ * Fragmentation, made: of every free block of 32 pages or more on a node,
+ * the first page of each 32 is held and the other 31 freed again.  Free
+ * memory hardly shrinks (watermarks are not what is tested), but no free
+ * block of more than 16 pages is left, nor can compaction make one: each
+ * aligned run of 32 pages has a pinned page.
  */
-static void gfp_fragmentation_falls_back(struct kunit *test)
+struct hog {
+	struct page *page[16384];
+	unsigned int n;
+};
+
+#define HOG_ORDER	5
+
+/*
+ * Fragment what is free on @node now.  Called again, it does the same to
+ * the blocks that came free since (compaction, deferred frees).
+ */
+static void hog_node(struct hog *h, int node)
 {
-	struct mag_cache *cache = test_cache(test, 24576, NULL);
-	struct page **blocks;
-	unsigned int nblocks = 0, nobjs = 0, i, remote = 0;
-	unsigned long want;
-	void **objs, *large = NULL;
+	unsigned int i;
+	int order;
+
+	for (order = MAG_ARENA_ORDER; order >= HOG_ORDER; order--) {
+		while (h->n + (1U << (order - HOG_ORDER)) <= ARRAY_SIZE(h->page)) {
+			struct page *page = alloc_pages_node(node, GFP_KERNEL | __GFP_THISNODE |
+							     __GFP_NORETRY | __GFP_NOWARN,
+							     order);
+
+			if (!page)
+				break;
+			split_page(page, order);
+			for (i = 0; i < (1U << order); i++) {
+				if (i % (1U << HOG_ORDER))
+					__free_page(page + i);
+				else
+					h->page[h->n++] = page + i;
+			}
+		}
+	}
+}
+
+static void hog_release(void *data)
+{
+	struct hog *h = data;
+
+	while (h->n--)
+		__free_page(h->page[h->n]);
+	vfree(h);
+}
+
+static struct hog *hog_start(struct kunit *test)
+{
+	struct hog *h = vzalloc(sizeof(*h));
+
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, hog_release, h), 0);
+	return h;
+}
+
+/*
+ * Fragmentation: this CPU's node has free memory but no free block of 2
+ * MiB, nor of 32 pages (hog_node()), and its heap has no free pages
+ * left.  Small GFP_KERNEL allocations still succeed on this node, as
+ * kmalloc()'s do, from loose blocks of their span's size (two pages for
+ * 8 KiB objects), and so does a large object of 9 pages; a large object of
+ * 32 pages comes from the other node, as kmalloc() falls back along the
+ * zonelist, and with __GFP_THISNODE fails.  Freed, the loose blocks go
+ * back to the kernel.
+ */
+static void gfp_fragmentation_loose_blocks(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 8192, NULL);
+	unsigned int nobjs = 0, loose = 0, i;
+	unsigned long base_loose, after;
+	struct mag_heap *heap;
+	void **objs, *p, *big;
+	struct hog *hog;
 	int home;
 
-	if (num_node_state(N_MEMORY) < 2)
-		kunit_skip(test, "needs two nodes with memory");
-	blocks = kunit_kcalloc(test, 4096, sizeof(*blocks), GFP_KERNEL);
 	objs = kunit_kcalloc(test, 4096, sizeof(*objs), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, blocks);
 	KUNIT_ASSERT_NOT_NULL(test, objs);
-	mag_drain_all();
-	/* released arenas reach the page allocator a grace period later */
-	rcu_barrier();
+	hog = hog_start(test);
 	migrate_disable();
 	home = mag_home_node();
-	while (nblocks < 4096) {
-		blocks[nblocks] = alloc_pages_node(home, GFP_KERNEL | __GFP_THISNODE |
-						   __GFP_NORETRY | __GFP_NOWARN,
-						   MAG_ARENA_ORDER);
-		if (!blocks[nblocks])
+	heap = mag_heaps[home];
+	/* no free arena left to serve from */
+	mag_drain_all();
+	mag_heap_release(heap, 0);
+	/* released arenas reach the page allocator a grace period later */
+	rcu_barrier();
+	base_loose = READ_ONCE(heap->loose_pages);
+	hog_node(hog, home);
+	/* until the heap's free pages are gone and loose blocks serve */
+	while (loose < 16 && nobjs < 4096) {
+		p = mag_cache_alloc(cache, GFP_KERNEL);
+		if (!p) {
+			KUNIT_FAIL(test, "object %u: NULL", nobjs);
 			break;
-		nblocks++;
+		}
+		objs[nobjs++] = p;
+		KUNIT_EXPECT_EQ(test, page_to_nid(virt_to_page(p)), home);
+		if (span_of(p)->loose)
+			loose++;
+		if (nobjs % 16 == 0)
+			hog_node(hog, home);
 	}
-	/* every page the heap still has free, and a span more */
-	want = READ_ONCE(mag_heaps[home]->free_pages) * PAGE_SIZE / 24576 + 64;
-	for (; nobjs < min(want, 4096UL); nobjs++) {
-		objs[nobjs] = mag_cache_alloc(cache, GFP_KERNEL);
-		if (!objs[nobjs])
-			break;
-		remote += mag_arena_of(objs[nobjs])->node != home;
+	KUNIT_EXPECT_EQ(test, loose, 16U);
+	KUNIT_EXPECT_GE(test, READ_ONCE(heap->loose_pages), base_loose + 2 * loose);
+
+	/* no free block of 16 pages in the heap now; on the node, many */
+	hog_node(hog, home);
+	p = mag_alloc(9 * PAGE_SIZE, GFP_KERNEL);
+	KUNIT_EXPECT_NOT_NULL(test, p);
+	if (p) {
+		KUNIT_EXPECT_TRUE(test, span_of(p)->loose);
+		KUNIT_EXPECT_EQ(test, page_to_nid(virt_to_page(p)), home);
+		KUNIT_EXPECT_EQ(test, mag_ksize(p), 9 * PAGE_SIZE);
+		memset(p, 0x5a, 9 * PAGE_SIZE);
 	}
-	KUNIT_EXPECT_EQ(test, nobjs, (unsigned int)min(want, 4096UL));
-	KUNIT_EXPECT_GT(test, remote, 0U);
-	/* blocks that came free since (compaction, deferred frees): hold them too */
-	while (nblocks < 4096) {
-		blocks[nblocks] = alloc_pages_node(home, GFP_KERNEL | __GFP_THISNODE |
-						   __GFP_NORETRY | __GFP_NOWARN,
-						   MAG_ARENA_ORDER);
-		if (!blocks[nblocks])
-			break;
-		nblocks++;
-	}
-	if (READ_ONCE(mag_heaps[home]->free_pages) < 256) {
+
+	big = NULL;
+	if (num_node_state(N_MEMORY) > 1) {
+		hog_node(hog, home);
 		/* as the hog asked: a request that may compact could still win */
-		large = mag_alloc(256 * PAGE_SIZE,
-				  GFP_KERNEL | __GFP_THISNODE | __GFP_NORETRY | __GFP_NOWARN);
-		KUNIT_EXPECT_NULL(test, large);
-		mag_free(large);
-		large = mag_alloc(256 * PAGE_SIZE, GFP_KERNEL);
-		KUNIT_EXPECT_NOT_NULL(test, large);
-		KUNIT_EXPECT_NE(test, large ? mag_arena_of(large)->node : home, home);
+		big = mag_alloc(32 * PAGE_SIZE, GFP_KERNEL | __GFP_THISNODE |
+				__GFP_NORETRY | __GFP_NOWARN);
+		KUNIT_EXPECT_NULL(test, big);
+		mag_free(big);
+		big = mag_alloc(32 * PAGE_SIZE, GFP_KERNEL);
+		KUNIT_EXPECT_NOT_NULL(test, big);
+		if (big)
+			KUNIT_EXPECT_NE(test, page_to_nid(virt_to_page(big)), home);
 	}
 	migrate_enable();
-	mag_free(large);
+
+	mag_free(big);
+	mag_free(p);
 	for (i = 0; i < nobjs; i++)
 		mag_cache_free(cache, objs[i]);
-	for (i = 0; i < nblocks; i++)
-		__free_pages(blocks[i], MAG_ARENA_ORDER);
-	kunit_info(test, "%u blocks of 2 MiB held on node %d, %u of %u objects from elsewhere",
-		   nblocks, home, remote, nobjs);
+	kunit_release_action(test, destroy_cache, cache);
+	after = READ_ONCE(heap->loose_pages);
+	KUNIT_EXPECT_EQ(test, after, base_loose);
+	kunit_info(test, "%u pages pinned on node %d, %u objects, %u in loose blocks",
+		   hog->n, home, nobjs, loose);
 }
 
 /*
@@ -1356,7 +1435,7 @@ static struct kunit_case gfp_cases[] = {
 	KUNIT_CASE(gfp_nofail_waits),
 	KUNIT_CASE(gfp_nofs_metadata),
 	KUNIT_CASE(gfp_reserves_and_frees),
-	KUNIT_CASE(gfp_fragmentation_falls_back),
+	KUNIT_CASE(gfp_fragmentation_loose_blocks),
 	{}
 };
 

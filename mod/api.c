@@ -105,13 +105,13 @@ static __always_inline void *pool_alloc(struct mag_pool *pool, gfp_t gfp)
  * Free to @pool: @obj must be one of its objects.  A memory cgroup's pool
  * (memcg.c) has no magazines.
  */
-static void pool_free(struct mag_pool *pool, void *obj)
+static void pool_free(struct mag_pool *pool, void *obj, int node)
 {
 	if (unlikely(want_init_on_free()) && pool->init)
 		mag_memset_obj(obj, 0, pool->size);
 	if (unlikely(!pool->cpu))
 		return mag_central_free_obj(obj);
-	mag_free_slow(pool, obj);
+	mag_free_slow(pool, obj, node);
 }
 
 /*
@@ -145,7 +145,7 @@ static noinline void free_other(const void *ptr)
 	} else if (mag_pool_debug(s->pool)) {
 		mag_central_free_obj((void *)ptr);
 	} else {
-		pool_free(s->pool, (void *)ptr);
+		pool_free(s->pool, (void *)ptr, s->heap->node);
 	}
 }
 
@@ -293,7 +293,7 @@ static noinline void free_miss(const void *ptr)
 	    idx >= MAG_HDR_PAGES && mag_arena_live(a))
 		pool = raw_cpu_ptr(READ_ONCE(a->cpu[idx]))->pool;
 	if (pool)
-		pool_free(pool, (void *)ptr);
+		pool_free(pool, (void *)ptr, a->node);
 	else
 		free_other(ptr);
 	rcu_read_unlock();

@@ -96,7 +96,7 @@ static struct mag_span *check_obj(struct mag_central *c, void *obj, unsigned int
 		return NULL;
 	}
 	if (s->state != MAG_SPAN_SMALL || s->pool != c->pool ||
-	    mag_arena_of(obj)->node != c->node) {
+	    s->heap->node != c->node) {
 		mag_report_bad_free(obj, MAG_BAD_POOL, c->pool);
 		return NULL;
 	}
@@ -195,7 +195,7 @@ void mag_central_free_obj(void *obj)
 	else if (s->state != MAG_SPAN_SMALL)
 		mag_report_bad_free(obj, MAG_BAD_INTERIOR, NULL);
 	else
-		central_put(s->pool->central[mag_arena_of(obj)->node], &obj, 1);
+		central_put(s->pool->central[s->heap->node], &obj, 1);
 	rcu_read_unlock();
 }
 

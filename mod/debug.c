@@ -381,7 +381,7 @@ void *mag_debug_alloc(struct mag_pool *pool, int node, size_t size, gfp_t gfp)
 void mag_debug_free(struct mag_span *s, void *obj)
 {
 	struct mag_pool *pool = s->pool;
-	struct mag_central *c = pool->central[mag_arena_of(obj)->node];
+	struct mag_central *c = pool->central[s->heap->node];
 	struct mag_debug_bug bug = { .bad = MAG_DBG_OK };
 	unsigned int i = (obj - s->base) / pool->dbg_stride;
 	struct mag_debug_meta *m;
@@ -437,7 +437,7 @@ void mag_debug_free(struct mag_span *s, void *obj)
 size_t mag_debug_ksize(struct mag_span *s, const void *obj)
 {
 	struct mag_pool *pool = s->pool;
-	struct mag_central *c = pool->central[mag_arena_of(obj)->node];
+	struct mag_central *c = pool->central[s->heap->node];
 	struct mag_debug_meta *m;
 	unsigned long flags;
 	size_t size = 0;

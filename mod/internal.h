@@ -81,9 +81,12 @@ enum mag_span_state {
  * @link: in the central's partial or full list, or the heap's large list
  * @pool: owner of a small-object span; NULL for a large object
  * @base: first byte
+ * @heap: the heap its pages came from
  * @npages: length in pages
  * @order: buddy order of the block (small spans: exactly npages pages)
  * @state: enum mag_span_state
+ * @loose: its pages are a block of their own from the page allocator, in
+ *	no arena (pageheap.c: under fragmentation)
  * @nr_objs: objects in the span
  * @nr_free: objects not allocated (sitting in magazines counts as allocated)
  * @alloc: bitmap, one bit per object, set while the object is allocated;
@@ -101,11 +104,13 @@ struct mag_span {
 	struct list_head link;
 	struct mag_pool *pool;
 	void *base;
+	struct mag_heap *heap;
 	unsigned int npages;
 	u8 order;
 	u8 state;
 	u16 nr_objs;
 	u16 nr_free;
+	bool loose;
 	struct rcu_head rcu;
 	unsigned long alloc[];
 };
@@ -122,6 +127,8 @@ struct mag_span {
  * @free_arenas: arenas whose pages are all free (all could be released)
  * @large_pages: pages handed out as large objects
  * @arenas_released: arenas given back to the kernel, ever
+ * @loose_pages: pages held in loose blocks (spans outside arenas)
+ * @loose_blocks: loose blocks taken, ever
  * @memcg: the memory cgroup its arenas are charged to (memcg.c), or NULL
  */
 struct mag_heap {
@@ -135,6 +142,8 @@ struct mag_heap {
 	unsigned long free_arenas;
 	unsigned long large_pages;
 	unsigned long arenas_released;
+	unsigned long loose_pages;
+	unsigned long loose_blocks;
 	struct mem_cgroup *memcg;
 } ____cacheline_aligned_in_smp;
 
@@ -416,7 +425,7 @@ extern unsigned int mag_cpu_cache_kib;
 unsigned int mag_limit_start(const struct mag_pool *pool);
 void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp, size_t size);
 void *mag_alloc_elsewhere(struct mag_pool *pool, gfp_t gfp, int node);
-void mag_free_slow(struct mag_pool *pool, void *obj);
+void mag_free_slow(struct mag_pool *pool, void *obj, int node);
 struct mag_magazine *mag_magazine_alloc(struct mag_pool *pool, gfp_t gfp, int node);
 void mag_cpu_drain(struct mag_pool *pool, int cpu, int node);
 

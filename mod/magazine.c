@@ -389,10 +389,9 @@ static enum mag_flush flush(struct mag_cpu *pc, struct mag_central *c, void *obj
 	return m ? MAG_FLUSHED : MAG_FLUSH_NEED_MAG;
 }
 
-/* @obj is one of @pool's.  Any context but NMI. */
-void mag_free_slow(struct mag_pool *pool, void *obj)
+/* @obj is one of @pool's, from @node's heap.  Any context but NMI. */
+void mag_free_slow(struct mag_pool *pool, void *obj, int node)
 {
-	int node = mag_arena_of(obj)->node;
 	struct mag_magazine *spare = NULL;
 	enum mag_flush done;
 

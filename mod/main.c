@@ -135,12 +135,13 @@ static int mag_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "debug_reports %lu\n",
 		   mag_debug_count(MAG_DBG_LEFT_RED) + mag_debug_count(MAG_DBG_RIGHT_RED) +
 		   mag_debug_count(MAG_DBG_POISON) + mag_debug_count(MAG_DBG_DOUBLE));
-	seq_puts(m, "node arenas free_pages large_pages arenas_released\n");
+	seq_puts(m, "node arenas free_pages large_pages arenas_released loose_pages loose_blocks\n");
 	for_each_node(node) {
 		struct mag_heap *h = mag_heaps[node];
 
-		seq_printf(m, "%4d %6lu %10lu %11lu %15lu\n", node, h->nr_arenas,
-			   h->free_pages, h->large_pages, h->arenas_released);
+		seq_printf(m, "%4d %6lu %10lu %11lu %15lu %11lu %12lu\n", node, h->nr_arenas,
+			   h->free_pages, h->large_pages, h->arenas_released,
+			   h->loose_pages, h->loose_blocks);
 	}
 	seq_puts(m, "pool             size node spans      live free_in_spans depot_full depot_empty     misses       slow debug_spans isolated\n");
 	mutex_lock(&mag_pools_mutex);

@@ -22,6 +22,16 @@
  * An arena whose pages are all free again goes back to the kernel when
  * mag_heap_release() runs (trim, shrinker, unload).
  *
+ * Loose blocks.  Under fragmentation a node can have plenty of free memory
+ * and no free block of 2 MiB, where kmalloc() still gets its slab of a few
+ * pages.  A span (or large object) that no arena can hold then takes a
+ * block of exactly its pages from the page allocator on the same node, as
+ * a slab would.  mag_span_of() finds it in a second registry (mag_loose,
+ * one entry per page); mag_free()'s fast path never does (the 2 MiB
+ * boundary below a loose block is no arena's, and no loose block starts on
+ * one), so its objects are freed through the slow path.  Its pages go back
+ * to the kernel as soon as the span is released.
+ *
  * Locking: heap->lock (irq-safe) protects the free lists, the arena list
  * and the heap-side fields of the arena headers.  It nests inside a
  * central's lock.
@@ -88,6 +98,9 @@ int mag_registry_store(struct xarray *xa, unsigned long index, void *entry, gfp_
 	xa_unlock_irqrestore(xa, flags);
 	return xa_err(old);
 }
+
+/* Loose blocks (see above): pfn -> span, for each of their pages. */
+static DEFINE_XARRAY_FLAGS(mag_loose, XA_FLAGS_LOCK_IRQ);
 
 /* Huge objects: pfn -> number of pages, as an xarray value. */
 static DEFINE_XARRAY_FLAGS(mag_huge, XA_FLAGS_LOCK_IRQ);
@@ -181,8 +194,8 @@ static struct mag_arena *block_alloc(struct mag_heap *h, unsigned int order,
 	return a;
 }
 
-/* An arena's pages; a cgroup's heap has them charged to it (memcg.c). */
-static struct page *arena_pages(struct mag_heap *h, gfp_t gfp)
+/* Pages for @h; a cgroup's heap has them charged to it (memcg.c). */
+static struct page *heap_pages(struct mag_heap *h, gfp_t gfp, unsigned int order)
 {
 	struct page *page;
 
@@ -190,14 +203,26 @@ static struct page *arena_pages(struct mag_heap *h, gfp_t gfp)
 	if (h->memcg) {
 		struct mem_cgroup *old = set_active_memcg(h->memcg);
 
-		page = alloc_pages_node(h->node, mag_arena_gfp(gfp) | __GFP_ACCOUNT,
-					MAG_ARENA_ORDER);
+		page = alloc_pages_node(h->node, gfp | __GFP_ACCOUNT, order);
 		set_active_memcg(old);
 		return page;
 	}
 #endif
-	page = alloc_pages_node(h->node, mag_arena_gfp(gfp), MAG_ARENA_ORDER);
+	page = alloc_pages_node(h->node, gfp, order);
 	return page;
+}
+
+/* Exactly @npages pages of the block of 2^@order at @page: the tail is freed. */
+static void *pages_exact(struct page *page, unsigned int order, unsigned long npages)
+{
+	unsigned long i;
+
+	if (!page)
+		return NULL;
+	split_page(page, order);
+	for (i = npages; i < (1UL << order); i++)
+		__free_page(page + i);
+	return page_address(page);
 }
 
 /* Add a new arena to @h.  May sleep if @gfp allows. */
@@ -209,7 +234,7 @@ static int heap_grow(struct mag_heap *h, gfp_t gfp)
 	unsigned int i;
 
 	BUILD_BUG_ON(sizeof(struct mag_arena) > MAG_HDR_PAGES * PAGE_SIZE);
-	page = arena_pages(h, gfp);
+	page = heap_pages(h, mag_arena_gfp(gfp), MAG_ARENA_ORDER);
 	if (!page)
 		return -ENOMEM;
 	a = page_address(page);
@@ -240,6 +265,95 @@ static int heap_grow(struct mag_heap *h, gfp_t gfp)
 	return 0;
 }
 
+/*
+ * A cgroup's heap takes loose blocks only where an arena failed for want
+ * of a free 2 MiB block, not for want of room under memory.max (of the
+ * cgroup or an ancestor): there the request fails as it did, and the
+ * cgroup keeps the headroom below its limit that an arena's charge left.
+ */
+static bool memcg_has_room(struct mem_cgroup *memcg)
+{
+#ifdef CONFIG_MEMCG
+	struct page_counter *c;
+
+	for (c = &memcg->memory; c; c = c->parent)
+		if (page_counter_read(c) + MAG_ARENA_PAGES > READ_ONCE(c->max))
+			return false;
+#endif
+	return true;
+}
+
+/*
+ * A loose block of @npages pages for @span, from @h's node.  Only the node
+ * asked for (the caller tries the others next) and no hard retry; a small
+ * span may use the reserves __GFP_HIGH opens, as a slab would, a costly one
+ * not.  A block that starts on a 2 MiB boundary is held aside and another
+ * one taken: mag_free() would read its first word as an arena's magic, and
+ * free_other() would take it for a huge object.
+ */
+static void *loose_alloc(struct mag_heap *h, unsigned int npages, gfp_t gfp,
+			 struct mag_span *span)
+{
+	unsigned int order = get_order((size_t)npages << PAGE_SHIFT), n = 0, i;
+	gfp_t lgfp = mag_meta_gfp(gfp) | __GFP_THISNODE | __GFP_NORETRY;
+	unsigned long pfn, flags;
+	void *held[3], *p;
+
+	if (h->memcg && !memcg_has_room(h->memcg))
+		return NULL;
+	if (order > PAGE_ALLOC_COSTLY_ORDER)
+		lgfp = (lgfp & ~__GFP_HIGH) | __GFP_NOMEMALLOC;
+	for (;;) {
+		p = pages_exact(heap_pages(h, lgfp, order), order, npages);
+		if (!p || !IS_ALIGNED((unsigned long)p, MAG_ARENA_SIZE))
+			break;
+		if (n == ARRAY_SIZE(held)) {
+			free_pages_exact(p, (size_t)npages << PAGE_SHIFT);
+			p = NULL;
+			break;
+		}
+		held[n++] = p;
+	}
+	while (n--)
+		free_pages_exact(held[n], (size_t)npages << PAGE_SHIFT);
+	if (!p)
+		return NULL;
+	pfn = __pa(p) >> PAGE_SHIFT;
+	for (i = 0; i < npages; i++) {
+		if (mag_registry_store(&mag_loose, pfn + i, span, gfp)) {
+			while (i--)
+				xa_erase_irq(&mag_loose, pfn + i);
+			free_pages_exact(p, (size_t)npages << PAGE_SHIFT);
+			return NULL;
+		}
+	}
+	span->base = p;
+	span->npages = npages;
+	span->order = order;
+	span->loose = true;
+	spin_lock_irqsave(&h->lock, flags);
+	h->loose_pages += npages;
+	h->loose_blocks++;
+	spin_unlock_irqrestore(&h->lock, flags);
+	return p;
+}
+
+/* A loose span's pages go back to the kernel (mag_heap_free()). */
+static void loose_free(struct mag_span *span)
+{
+	unsigned long pfn = __pa(span->base) >> PAGE_SHIFT, flags, i;
+	struct mag_heap *h = span->heap;
+
+	xa_lock_irqsave(&mag_loose, flags);
+	for (i = 0; i < span->npages; i++)
+		__xa_erase(&mag_loose, pfn + i);
+	xa_unlock_irqrestore(&mag_loose, flags);
+	spin_lock_irqsave(&h->lock, flags);
+	h->loose_pages -= span->npages;
+	spin_unlock_irqrestore(&h->lock, flags);
+	free_pages_exact(span->base, (size_t)span->npages << PAGE_SHIFT);
+}
+
 static void set_span(struct mag_span *span, struct mag_span *val,
 		     struct mag_cpu __percpu *pcpu)
 {
@@ -264,7 +378,8 @@ static void set_span(struct mag_span *span, struct mag_span *val,
  *	free must zero the object, and the fast path is kept off
  *
  * Small spans ask for a power of two; large objects for their exact page
- * count, and the rest of the buddy block is freed at once.
+ * count, and the rest of the buddy block is freed at once.  Where no arena
+ * can be had, a loose block of the node's.
  *
  * Return: the first byte, or NULL.
  */
@@ -277,6 +392,7 @@ void *mag_heap_alloc(struct mag_heap *h, unsigned int npages, gfp_t gfp,
 
 	if (order > MAG_BLOCK_MAX_ORDER)
 		return NULL;
+	span->heap = h;
 	for (;;) {
 		spin_lock_irqsave(&h->lock, flags);
 		a = block_alloc(h, order, &idx);
@@ -292,7 +408,7 @@ void *mag_heap_alloc(struct mag_heap *h, unsigned int npages, gfp_t gfp,
 		}
 		spin_unlock_irqrestore(&h->lock, flags);
 		if (heap_grow(h, gfp))
-			return NULL;
+			return loose_alloc(h, npages, gfp, span);
 	}
 }
 
@@ -303,12 +419,16 @@ void *mag_heap_alloc(struct mag_heap *h, unsigned int npages, gfp_t gfp,
 void mag_heap_free(struct mag_span *span)
 {
 	struct mag_arena *a = mag_arena_of(span->base);
-	struct mag_heap *h = a->heap;
+	struct mag_heap *h = span->heap;
 	unsigned int idx = mag_page_index(span->base);
 	unsigned long flags;
 
 	/* under KASAN: the heap links free blocks through their bytes */
 	mag_kasan_unpoison(span->base, (size_t)span->npages << PAGE_SHIFT);
+	if (span->loose) {
+		loose_free(span);
+		return;
+	}
 	spin_lock_irqsave(&h->lock, flags);
 	set_span(span, NULL, NULL);
 	free_range(h, a, idx, idx + span->npages);
@@ -325,7 +445,8 @@ void mag_heap_free(struct mag_span *span)
  * with the span: arenas and span descriptors are freed after a grace
  * period.
  *
- * Return: the span, or NULL if @p is in no live arena or no span owns it.
+ * Return: the span, or NULL if @p is in no live arena or loose block, or
+ * no span owns it.
  */
 struct mag_span *mag_span_of(const void *p)
 {
@@ -335,7 +456,9 @@ struct mag_span *mag_span_of(const void *p)
 	if ((long)p >= 0 || !virt_addr_valid(p))
 		return NULL;
 	a = xa_load(&mag_arenas, arena_key(p));
-	if (!a || mag_page_index(p) < MAG_HDR_PAGES)
+	if (!a)
+		return xa_load(&mag_loose, __pa(p) >> PAGE_SHIFT);
+	if (mag_page_index(p) < MAG_HDR_PAGES)
 		return NULL;
 	return READ_ONCE(a->span[mag_page_index(p)]);
 }
@@ -409,21 +532,17 @@ unsigned long mag_heap_release(struct mag_heap *h, unsigned int keep)
  */
 static void *mag_huge_alloc(size_t size, gfp_t gfp, int node)
 {
-	unsigned long npages = PAGE_ALIGN(size) >> PAGE_SHIFT, i;
+	unsigned long npages = PAGE_ALIGN(size) >> PAGE_SHIFT;
 	unsigned int order = get_order(size);
-	struct page *page;
 	void *p;
 
 	if (order > MAG_PAGE_ALLOC_MAX_ORDER)
 		return NULL;
-	page = alloc_pages_node(node, (gfp & ~__GFP_COMP) | __GFP_NOWARN, order);
-	if (!page)
+	p = pages_exact(alloc_pages_node(node, (gfp & ~__GFP_COMP) | __GFP_NOWARN, order),
+			order, npages);
+	if (!p)
 		return NULL;
-	split_page(page, order);
-	for (i = npages; i < (1UL << order); i++)
-		__free_page(page + i);
-	p = page_address(page);
-	if (mag_registry_store(&mag_huge, page_to_pfn(page), xa_mk_value(npages), gfp)) {
+	if (mag_registry_store(&mag_huge, __pa(p) >> PAGE_SHIFT, xa_mk_value(npages), gfp)) {
 		free_pages_exact(p, npages << PAGE_SHIFT);
 		return NULL;
 	}
@@ -502,7 +621,7 @@ void *mag_large_alloc_from(struct mag_heap **heaps, size_t size, gfp_t gfp, int 
 	while (!(p = large_alloc_near(heaps, size, gfp, node, &s)))
 		if (!mag_retry(gfp))
 			return NULL;
-	h = mag_arena_of(p)->heap;
+	h = s->heap;
 	spin_lock_irqsave(&h->lock, flags);
 	list_add(&s->link, &h->large);
 	h->large_pages += s->npages;
@@ -518,7 +637,7 @@ void *mag_large_alloc_from(struct mag_heap **heaps, size_t size, gfp_t gfp, int 
  */
 void mag_large_free(struct mag_span *s)
 {
-	struct mag_heap *h = mag_arena_of(s->base)->heap;
+	struct mag_heap *h = s->heap;
 	unsigned long flags;
 
 	if (want_init_on_free())
@@ -613,6 +732,9 @@ void mag_heap_destroy(struct mag_heap *h)
 	mag_heap_release(h, 0);
 	if (h->nr_arenas)
 		pr_err("node %d: %lu arenas still in use; leaked\n", h->node, h->nr_arenas);
+	if (h->loose_pages)
+		pr_err("node %d: %lu pages of loose blocks still in use; leaked\n",
+		       h->node, h->loose_pages);
 	kfree(h);
 }
 
@@ -657,6 +779,7 @@ void mag_heap_exit(void)
 	kfree(mag_heaps);
 	mag_heaps = NULL;
 	xa_destroy(&mag_arenas);
+	xa_destroy(&mag_loose);
 	/* arena_free_rcu() is this module's code */
 	rcu_barrier();
 }

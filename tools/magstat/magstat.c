@@ -251,14 +251,15 @@ static int show_kernel(void)
 			in_nodes = !strcmp(hdr[0], "node");
 			in_pools = !strcmp(hdr[0], "pool");
 			if (in_nodes)
-				printf("\n\n NODE  ARENAS  FREE_PAGES  LARGE_PAGES\n");
+				printf("\n\n NODE  ARENAS  FREE_PAGES  LARGE_PAGES  LOOSE_PAGES\n");
 			continue;
 		}
 		if (in_nodes && n >= nhdr) {
-			printf(" %4llu  %6llu  %10llu  %11llu\n", num(tok[0]),
+			printf(" %4llu  %6llu  %10llu  %11llu  %11llu\n", num(tok[0]),
 			       field(tok, n, hdr, nhdr, "arenas"),
 			       field(tok, n, hdr, nhdr, "free_pages"),
-			       field(tok, n, hdr, nhdr, "large_pages"));
+			       field(tok, n, hdr, nhdr, "large_pages"),
+			       field(tok, n, hdr, nhdr, "loose_pages"));
 		} else if (in_pools && n >= nhdr) {
 			char name[64];
 
