@@ -638,6 +638,7 @@ struct mag_cache *mag_cache_create(const char *name, unsigned int size,
 	mutex_unlock(&mag_pools_mutex);
 	if (mag_debug_wanted(name))
 		mag_pool_set_debug(&cache->pool, true);
+	mag_sysfs_add(&cache->pool);
 	return cache;
 }
 EXPORT_SYMBOL_GPL(mag_cache_create);
@@ -724,6 +725,7 @@ void mag_cache_destroy(struct mag_cache *cache)
 
 	if (!cache)
 		return;
+	mag_sysfs_del(&cache->pool);
 	mag_kasan_flush();
 	if (cache->pool.debug)
 		mag_pool_set_debug(&cache->pool, false);

@@ -67,6 +67,7 @@ void mag_trace_access(const void *addr, bool write);
 #define MAG_NOT_FREE		0xff
 
 struct mag_span;
+struct kobject;
 struct mag_heap;
 struct mag_pool;
 
@@ -241,6 +242,7 @@ struct mag_central {
  * @dbg_stride: the slot's size
  * @dbg_objs: slots in a debug span
  * @dbg_order: buddy order of a debug span
+ * @sysfs: its directory under /sys/kernel/magalloc (sysfs.c), or NULL
  */
 struct mag_pool {
 	struct mag_cpu __percpu **cpu;
@@ -261,6 +263,7 @@ struct mag_pool {
 	unsigned int dbg_stride;
 	unsigned int dbg_objs;
 	unsigned int dbg_order;
+	struct kobject *sysfs;
 } ____cacheline_aligned;
 
 /*
@@ -463,6 +466,12 @@ void mag_large_free(struct mag_span *s);
 bool mag_huge_free(const void *p);
 size_t mag_huge_size(const void *p);
 unsigned int mag_order_of(unsigned int npages);
+
+/* sysfs.c */
+int mag_sysfs_init(void);
+void mag_sysfs_exit(void);
+void mag_sysfs_add(struct mag_pool *pool);
+void mag_sysfs_del(struct mag_pool *pool);
 
 /* lifecycle.c */
 extern struct list_head mag_pools;

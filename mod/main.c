@@ -245,6 +245,11 @@ static int __init magalloc_init(void)
 		pr_err("cannot register /dev/magalloc: %d\n", ret);
 		goto out_uheap;
 	}
+	ret = mag_sysfs_init();
+	if (ret) {
+		mag_chrdev_exit();
+		goto out_uheap;
+	}
 	mag_debugfs = debugfs_create_dir("magalloc", NULL);
 	debugfs_create_file("stats", 0444, mag_debugfs, NULL, &mag_stats_fops);
 	debugfs_create_file("heaps", 0444, mag_debugfs, NULL, &mag_heaps_fops);
@@ -278,6 +283,7 @@ static void __exit magalloc_exit(void)
 	debugfs_remove_recursive(mag_fault_dir);
 	mag_hostile_exit();
 	mag_kasan_exit();
+	mag_sysfs_exit();
 	mag_chrdev_exit();
 	mag_uheap_exit();
 	mag_lifecycle_exit();

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * magalloc's counters outside debugfs: a directory per pool under
+ * /sys/kernel/magalloc and /proc/magalloc/slabinfo in /proc/slabinfo's
+ * format.  Objects allocated in the kernel through debugfs "account"
+ * (GFP_KERNEL_ACCOUNT from the root cgroup: the ordinary pools) must show
+ * in both, and a typed cache's directory must come and go with it.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kselftest_harness.h"
+#include "magalloc_test.h"
+
+#define SYS_DIR		"/sys/kernel/magalloc"
+#define SLABINFO	"/proc/magalloc/slabinfo"
+#define ACCT_FILE	"/sys/kernel/debug/magalloc/account"
+#define NOBJS		20000
+/*
+ * "objects" counts objects parked in per-CPU magazines too, and the trim
+ * may drain them meanwhile: at most cpu_cache_kib (512 KiB) per CPU.
+ */
+#define PARKED(cpus)	((cpus) * 512 + 64)
+
+/* The first number in @dir/@file, or -1. */
+static long long attr(const char *dir, const char *file)
+{
+	char path[256], buf[256];
+	FILE *f;
+	long long v = -1;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", SYS_DIR, dir, file);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f))
+		v = atoll(buf);
+	fclose(f);
+	return v;
+}
+
+/* The whole line of @dir/@file, or "" */
+static void attr_line(const char *dir, const char *file, char *buf, size_t len)
+{
+	char path[256];
+	FILE *f;
+
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "%s/%s/%s", SYS_DIR, dir, file);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (!fgets(buf, len, f))
+		buf[0] = 0;
+	fclose(f);
+}
+
+/* A slabinfo row: the 16 fields of version 2.1, or -1 if @name has none. */
+struct row {
+	char name[64];
+	unsigned long active, num, objsize, perslab, pages;
+	unsigned long limit, batch, shared, aslabs, nslabs, avail;
+};
+
+static int slabinfo_row(const char *name, struct row *r)
+{
+	char line[512], c1[16], t[16], c2[16], sd[16];
+	int found = -1, n;
+	FILE *f = fopen(SLABINFO, "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		n = sscanf(line,
+			   "%63s %lu %lu %lu %lu %lu %15s %15s %lu %lu %lu %15s %15s %lu %lu %lu",
+			   r->name, &r->active, &r->num, &r->objsize, &r->perslab, &r->pages,
+			   c1, t, &r->limit, &r->batch, &r->shared, c2, sd, &r->aslabs,
+			   &r->nslabs, &r->avail);
+		if (n == 16 && !strcmp(r->name, name) && !strcmp(c1, ":") &&
+		    !strcmp(t, "tunables") && !strcmp(c2, ":") && !strcmp(sd, "slabdata")) {
+			found = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+FIXTURE(sysfs) {
+};
+
+FIXTURE_SETUP(sysfs)
+{
+	if (access(DEV_PATH, F_OK))
+		SKIP(return, "no %s (module not loaded?)", DEV_PATH);
+	ASSERT_EQ(0, access(SYS_DIR, F_OK)) TH_LOG("magalloc is loaded, %s missing", SYS_DIR);
+}
+
+FIXTURE_TEARDOWN(sysfs)
+{
+}
+
+/* Every generic class has a directory whose geometry adds up. */
+TEST_F(sysfs, generic_pools_listed)
+{
+	static const int sizes[] = { 8, 64, 1024, 4096, 32768 };
+	char dir[32];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		long long per, pages;
+
+		snprintf(dir, sizeof(dir), "mag-%d", sizes[i]);
+		EXPECT_EQ(sizes[i], attr(dir, "object_size")) TH_LOG("%s", dir);
+		EXPECT_EQ(sizes[i], attr(dir, "size"));
+		per = attr(dir, "objs_per_span");
+		pages = attr(dir, "pages_per_span");
+		EXPECT_LT(0, per);
+		EXPECT_LT(0, pages);
+		EXPECT_GE(pages * getpagesize(), per * sizes[i]);
+		EXPECT_LT(0, attr(dir, "magazine_size"));
+		EXPECT_EQ(0, attr(dir, "debug"));
+		EXPECT_LE(attr(dir, "partial"), attr(dir, "spans"));
+		EXPECT_LE(attr(dir, "objects"), attr(dir, "total_objects"));
+		/* (debug spans, from the debug stress, hold fewer or more) */
+		EXPECT_EQ(attr(dir, "total_objects") > 0, attr(dir, "spans") > 0);
+	}
+}
+
+/* slabinfo's header, and a row per pool agreeing with its directory. */
+TEST_F(sysfs, slabinfo_format)
+{
+	char line[512];
+	struct row r;
+	FILE *f = fopen(SLABINFO, "re");
+
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
+	EXPECT_STREQ("slabinfo - version: 2.1\n", line);
+	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
+	EXPECT_EQ(0, strncmp(line, "# name            <active_objs> <num_objs> <objsize>", 51));
+	fclose(f);
+
+	ASSERT_EQ(0, slabinfo_row("mag-64", &r));
+	EXPECT_EQ(64, r.objsize);
+	EXPECT_EQ(attr("mag-64", "objs_per_span"), r.perslab);
+	EXPECT_EQ(attr("mag-64", "pages_per_span"), r.pages);
+	EXPECT_EQ(attr("mag-64", "magazine_size"), r.limit);
+	EXPECT_LE(r.active, r.num);
+	EXPECT_EQ(r.num > 0, r.nslabs > 0);
+	EXPECT_EQ(r.aslabs, r.nslabs);
+}
+
+/*
+ * Objects allocated in the kernel show in mag-1024's "objects", its node
+ * breakdown and its slabinfo row; a typed cache's directory appears with
+ * the cache and goes with it.
+ */
+TEST_F(sysfs, objects_follow_allocations)
+{
+	long long before, during, total, nodes = 0;
+	long cpus = sysconf(_SC_NPROCESSORS_CONF);
+	char line[512], cmd[32], *p;
+	struct row r;
+	DIR *d;
+	struct dirent *e;
+	int fd, found = 0;
+
+	fd = open(ACCT_FILE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		SKIP(return, "no %s (debugfs)", ACCT_FILE);
+	before = attr("mag-1024", "objects");
+	snprintf(cmd, sizeof(cmd), "1024 %d", NOBJS);
+	ASSERT_EQ((ssize_t)strlen(cmd), write(fd, cmd, strlen(cmd)));
+	during = attr("mag-1024", "objects");
+	EXPECT_LE(before + NOBJS - PARKED(cpus), during)
+		TH_LOG("before %lld, with %d more %lld", before, NOBJS, during);
+	attr_line("mag-1024", "objects", line, sizeof(line));
+	total = atoll(line);
+	for (p = strstr(line, " N"); p; p = strstr(p + 1, " N"))
+		nodes += atoll(strchr(p, '=') + 1);
+	EXPECT_EQ(total, nodes) TH_LOG("objects: %s", line);
+	ASSERT_EQ(0, slabinfo_row("mag-1024", &r));
+	EXPECT_LE(before + NOBJS - PARKED(cpus), (long long)r.active);
+
+	ASSERT_EQ(13, write(fd, "1024 16 cache", 13));
+	d = opendir(SYS_DIR);
+	ASSERT_NE(NULL, d);
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "magalloc-account", 16)) {
+			found = 1;
+			EXPECT_LE(16, attr(e->d_name, "objects"));
+			EXPECT_EQ(1024, attr(e->d_name, "object_size"));
+			snprintf(line, sizeof(line), "%s", e->d_name);
+		}
+	closedir(d);
+	EXPECT_EQ(1, found);
+	close(fd);
+	if (found)
+		EXPECT_EQ(-1, attr(line, "objects")) TH_LOG("%s stayed after the cache went", line);
+}
+
+TEST_HARNESS_MAIN
