@@ -15,6 +15,11 @@
 # installed plain Debian -amd64 headers (make check installs the -rt
 # flavour too, which sort -V would put last).
 
+RUNNING := $(shell uname -r)
+KDIR_WHY := KDIR as given
+ifeq ($(origin KDIR),undefined)
+KDIR_WHY := $(if $(wildcard /lib/modules/$(RUNNING)/build),the running kernel's build tree,no build tree for the running kernel ($(RUNNING)): the newest plain -amd64 headers)
+endif
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | \
 			    grep -v -e '-rt-amd64$$' -e '-cloud-amd64$$' | sort -V | tail -n1))
@@ -22,6 +27,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 all: modules
 
 modules:
+	@echo "magalloc: building against $(KDIR) ($(KDIR_WHY))"
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 modules_install:

@@ -463,20 +463,15 @@ size_t mag_debug_ksize(struct mag_span *s, const void *obj)
 static bool debug_pools_cached(void)
 {
 	struct mag_pool *pool;
-	int cpu, node;
+	int cpu;
 
 	list_for_each_entry(pool, &mag_pools, link) {
-		if (!READ_ONCE(pool->debug) || !pool->cpu)
+		if (!READ_ONCE(pool->debug))
 			continue;
+		/* a hint, rechecked after each drain */
 		for_each_possible_cpu(cpu)
-			for_each_node(node) {
-				struct mag_cpu *pc = per_cpu_ptr(pool->cpu[node], cpu);
-
-				/* a hint, rechecked after each drain */
-				if (data_race(pc->loaded != mag_sentinel_of(cpu) ||
-					      pc->prev != mag_sentinel_of(cpu)))
-					return true;
-			}
+			if (mag_cpu_caches(pool, cpu))
+				return true;
 	}
 	return false;
 }

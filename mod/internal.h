@@ -482,6 +482,7 @@ int mag_lifecycle_init(void);
 void mag_lifecycle_exit(void);
 unsigned long mag_drain_all(void);
 unsigned long mag_cpu_visits(int cpu);
+bool mag_cpu_caches(struct mag_pool *pool, int cpu);
 
 /**
  * struct mag_parked - what one CPU's magazines hold

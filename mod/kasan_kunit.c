@@ -45,18 +45,28 @@ static long do_free(void *p)
 	return 0;
 }
 
-/* @fn(@arg) in a work item on this CPU; one KASAN report naming @addr. */
-static void expect_report(struct kunit *test, long (*fn)(void *), void *arg,
-			  const void *addr)
+/*
+ * @fn(@arg) in a work item on this CPU: one KASAN report naming @addr, as
+ * @count counts them (mag_kasan_reports(): on magalloc objects;
+ * mag_kasan_all_reports(): on any memory).
+ */
+static void expect_counted(struct kunit *test, unsigned long (*count)(const void **),
+			   long (*fn)(void *), void *arg, const void *addr)
 {
-	unsigned long n = mag_kasan_reports(NULL);
+	unsigned long n = count(NULL);
 	const void *last = NULL;
 
 	pr_info("@@MAG EXPECT-BEGIN kasan\n");
 	in_worker(fn, arg);
 	pr_info("@@MAG EXPECT-END kasan\n");
-	KUNIT_EXPECT_EQ(test, mag_kasan_reports(&last), n + 1);
+	KUNIT_EXPECT_EQ(test, count(&last), n + 1);
 	KUNIT_EXPECT_PTR_EQ(test, last, addr);
+}
+
+static void expect_report(struct kunit *test, long (*fn)(void *), void *arg,
+			  const void *addr)
+{
+	expect_counted(test, mag_kasan_reports, fn, arg, addr);
 }
 
 #define EXPECT_REPORT(test, addr, fn, arg)	expect_report(test, fn, (void *)(arg), addr)
@@ -182,18 +192,10 @@ static long do_kfree(void *p)
 	return 0;
 }
 
-/* @fn(@arg) in a work item: one KASAN report, on any memory, naming @addr. */
 static void expect_any_report(struct kunit *test, long (*fn)(void *), void *arg,
 			      const void *addr)
 {
-	unsigned long n = mag_kasan_all_reports(NULL);
-	const void *last = NULL;
-
-	pr_info("@@MAG EXPECT-BEGIN kasan\n");
-	in_worker(fn, arg);
-	pr_info("@@MAG EXPECT-END kasan\n");
-	KUNIT_EXPECT_EQ(test, mag_kasan_all_reports(&last), n + 1);
-	KUNIT_EXPECT_PTR_EQ(test, last, addr);
+	expect_counted(test, mag_kasan_all_reports, fn, arg, addr);
 }
 
 /*

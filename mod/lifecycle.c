@@ -61,29 +61,47 @@ enum mag_visit {
 /* Times each CPU ran a drain or trim work item (debugfs "visits"). */
 static DEFINE_PER_CPU(unsigned long, visits);
 
+/**
+ * mag_cpu_caches() - does a CPU hold a magazine of a pool, on any node?
+ * @pool: the pool
+ * @cpu: the CPU
+ *
+ * Read from another CPU, which never writes them: a hint, to be checked
+ * again after acting on it (a stale answer delays a drain by a period).
+ *
+ * Return: true if @cpu's magazines of @pool are not all the sentinel.
+ */
+bool mag_cpu_caches(struct mag_pool *pool, int cpu)
+{
+	int node;
+
+	if (!pool->cpu)
+		return false;
+	for_each_node(node) {
+		struct mag_cpu *pc = per_cpu_ptr(pool->cpu[node], cpu);
+
+		/* a hint; only @cpu writes them (see above) */
+		if (data_race(pc->loaded != mag_sentinel_of(cpu) ||
+			      pc->prev != mag_sentinel_of(cpu)))
+			return true;
+	}
+	return false;
+}
+
 /*
  * Does @cpu hold a magazine of any pool, or a reservation of its budget?
- * Read from another CPU, which never writes them: a stale answer only
- * delays a drain by a period.  mag_pools_mutex held.
+ * mag_pools_mutex held.
  */
 static bool cpu_holds_magazines(int cpu)
 {
 	struct mag_pool *pool;
-	int node;
 
-	/* written by @cpu alone (see above) */
+	/* written by @cpu alone (see mag_cpu_caches()) */
 	if (data_race(per_cpu(mag_budget, cpu).reserved))
 		return true;
-	list_for_each_entry(pool, &mag_pools, link) {
-		for_each_node(node) {
-			struct mag_cpu *pc = per_cpu_ptr(pool->cpu[node], cpu);
-
-			/* a hint; only @cpu writes them (see above) */
-			if (data_race(pc->loaded != mag_sentinel_of(cpu) ||
-				      pc->prev != mag_sentinel_of(cpu)))
-				return true;
-		}
-	}
+	list_for_each_entry(pool, &mag_pools, link)
+		if (mag_cpu_caches(pool, cpu))
+			return true;
 	return false;
 }
 
