@@ -1050,6 +1050,59 @@ static void fault_attr_fails_allocations(struct kunit *test)
 #endif
 }
 
+/*
+ * Bypass mode (trace.c: while magalloc_alloc or magalloc_free traces, every
+ * operation must reach a slow path): once it is on no CPU holds a
+ * magazine, and allocations and frees of every kind still work, from the
+ * central lists, without loading one; off again, magazines come back.
+ */
+static void bypass_mode_skips_magazines(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 96, NULL);
+	struct mag_pool *pool = &mag_generic[mag_size_class(64)];
+	bool cached_on, cached_off;
+	const unsigned int n = 200;
+	void **objs, *bulk[32], *large;
+	unsigned int i, ok = 0;
+	int cpu;
+
+	objs = kunit_kcalloc(test, n, sizeof(*objs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+	mag_set_bypass(true);
+	for_each_possible_cpu(cpu)
+		KUNIT_EXPECT_FALSE(test, mag_cpu_caches(pool, cpu));
+	migrate_disable();
+	for (i = 0; i < n; i++)
+		objs[i] = mag_alloc(64, GFP_KERNEL);
+	for (i = 0; i < n; i++) {
+		ok += !!objs[i];
+		mag_free(objs[i]);
+	}
+	ok += mag_alloc_bulk(64, GFP_KERNEL, ARRAY_SIZE(bulk), bulk) == ARRAY_SIZE(bulk);
+	mag_free_bulk(ARRAY_SIZE(bulk), bulk);
+	objs[0] = mag_cache_alloc(cache, GFP_KERNEL);
+	ok += !!objs[0];
+	mag_cache_free(cache, objs[0]);
+	large = mag_alloc(100000, GFP_KERNEL);
+	ok += !!large;
+	mag_free(large);
+	cached_on = mag_cpu_caches(pool, smp_processor_id()) ||
+		    mag_cpu_caches(cache_pool(cache), smp_processor_id());
+	migrate_enable();
+	mag_set_bypass(false);
+	KUNIT_EXPECT_EQ(test, ok, n + 3);
+	KUNIT_EXPECT_FALSE(test, cached_on);
+
+	migrate_disable();
+	for (i = 0; i < n; i++)
+		objs[i] = mag_alloc(64, GFP_KERNEL);
+	for (i = 0; i < n; i++)
+		mag_free(objs[i]);
+	cached_off = mag_cpu_caches(pool, smp_processor_id());
+	migrate_enable();
+	KUNIT_EXPECT_TRUE(test, cached_off);
+}
+
 static struct kunit_case alloc_cases[] = {
 	KUNIT_CASE(every_class_round_trip),
 	KUNIT_CASE(magazine_swap_refill_flush),
@@ -1067,6 +1120,7 @@ static struct kunit_case alloc_cases[] = {
 	KUNIT_CASE(hostile_frees_refused),
 	KUNIT_CASE(fault_attr_fails_allocations),
 	KUNIT_CASE(busy_mark_diverts),
+	KUNIT_CASE(bypass_mode_skips_magazines),
 	KUNIT_CASE(atomic_contexts),
 	KUNIT_CASE(trim_visits_caching_cpus),
 	KUNIT_CASE_SLOW(cross_cpu_stress),

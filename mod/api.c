@@ -164,6 +164,12 @@ static noinline void *alloc_miss(struct mag_pool *pool, gfp_t gfp, size_t size)
 static __always_inline void *alloc_any(size_t size, gfp_t gfp);
 static void *alloc_node(size_t size, gfp_t gfp, int node);
 
+/* What an object of @size bytes takes: its class, or whole pages. */
+static size_t alloc_bytes(size_t size)
+{
+	return size <= MAG_MAX_SMALL ? mag_class_size[mag_size_class(size)] : PAGE_ALIGN(size);
+}
+
 static noinline void *alloc_other(size_t size, gfp_t gfp, int node)
 {
 	void *obj;
@@ -174,14 +180,18 @@ static noinline void *alloc_other(size_t size, gfp_t gfp, int node)
 		return ZERO_SIZE_PTR;
 	mag_might_alloc(gfp);
 	if ((gfp & __GFP_ACCOUNT) && size <= MAG_LARGE_MAX) {
-		if (mag_memcg_alloc(size, gfp, node, &obj))
+		if (mag_memcg_alloc(size, gfp, node, &obj)) {
+			mag_trace_alloc(obj, size, alloc_bytes(size), gfp, node);
 			return obj;
+		}
 		gfp &= ~__GFP_ACCOUNT;
 		if (size <= MAG_MAX_SMALL)
 			return node == NUMA_NO_NODE ? alloc_any(size, gfp) :
 			       alloc_node(size, gfp, node);
 	}
-	return mag_large_alloc(size, gfp, node);
+	obj = mag_large_alloc(size, gfp, node);
+	mag_trace_alloc(obj, size, alloc_bytes(size), gfp, node);
+	return obj;
 }
 
 static __always_inline void *alloc_any(size_t size, gfp_t gfp)
@@ -245,8 +255,11 @@ static void *alloc_node(size_t size, gfp_t gfp, int node)
 		return alloc_other(size, gfp, node);
 	mag_might_alloc(gfp);
 	c = mag_generic[mag_size_class(size)].central[node];
-	if (mag_pool_debug(c->pool))
-		return mag_debug_alloc(c->pool, node, size, gfp);
+	if (mag_pool_debug(c->pool)) {
+		obj = mag_debug_alloc(c->pool, node, size, gfp);
+		mag_trace_alloc(obj, size, c->pool->object_size, gfp, node);
+		return obj;
+	}
 	while (!(obj = mag_central_alloc_one(c))) {
 		if (!mag_central_grow(c, gfp))
 			continue;
@@ -254,7 +267,9 @@ static void *alloc_node(size_t size, gfp_t gfp, int node)
 		if (obj || !mag_retry(gfp))
 			break;
 	}
-	return mag_init_obj(c->pool, obj, gfp);
+	obj = mag_init_obj(c->pool, obj, gfp);
+	mag_trace_alloc(obj, size, c->pool->size, gfp, node);
+	return obj;
 }
 
 /**
@@ -287,6 +302,7 @@ static noinline void free_miss(const void *ptr)
 	unsigned int idx = mag_page_index(ptr);
 	struct mag_pool *pool = NULL;
 
+	mag_trace_free(ptr);
 	rcu_read_lock();
 	/* Debug mode reads nothing at @ptr before the registry vouches for it. */
 	if (!static_branch_unlikely(&mag_debug_key) && (long)ptr < 0 &&
@@ -651,8 +667,10 @@ static noinline void *cache_alloc_other(struct mag_cache *cache, gfp_t gfp)
 	if (gfp & MAG_GFP_REFUSED)
 		return NULL;
 	mag_might_alloc(gfp);
-	if (mag_memcg_cache_alloc(&cache->pool, gfp, &obj))
+	if (mag_memcg_cache_alloc(&cache->pool, gfp, &obj)) {
+		mag_trace_alloc(obj, cache->pool.object_size, cache->pool.size, gfp, NUMA_NO_NODE);
 		return obj;
+	}
 	return pool_alloc(&cache->pool, gfp & ~__GFP_ACCOUNT);
 }
 

@@ -28,6 +28,7 @@
 #include <linux/slab.h>
 
 #include "internal.h"
+#include "trace.h"
 
 unsigned int mag_depot_max = 16;
 module_param_named(depot_max, mag_depot_max, uint, 0644);
@@ -78,6 +79,7 @@ void mag_span_release(struct mag_central *c, struct mag_span *s)
 		c->nr_spans--;
 		c->nr_free_objs -= s->nr_objs;
 	}
+	trace_magalloc_span_free(c->pool->name, c->node, s->base, s->npages, s->loose);
 	mag_heap_free(s);
 	kfree_rcu(s, rcu);
 }
@@ -230,6 +232,7 @@ int mag_central_grow(struct mag_central *c, gfp_t gfp)
 		kfree(s);
 		return -ENOMEM;
 	}
+	trace_magalloc_span_alloc(pool->name, c->node, s->base, s->npages, s->loose);
 	if (pool->ctor)
 		for (i = 0; i < nobj; i++)
 			pool->ctor(span_obj(s, i));

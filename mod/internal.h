@@ -467,6 +467,32 @@ bool mag_huge_free(const void *p);
 size_t mag_huge_size(const void *p);
 unsigned int mag_order_of(unsigned int npages);
 
+/* trace.c: bypass mode, while magalloc_alloc or magalloc_free traces */
+DECLARE_STATIC_KEY_FALSE(mag_bypass_key);
+static inline bool mag_bypass(void)
+{
+	return static_branch_unlikely(&mag_bypass_key);
+}
+
+void mag_set_bypass(bool on);
+void __mag_trace_alloc(const void *obj, size_t bytes_req, size_t bytes_alloc, gfp_t gfp,
+		       int node);
+void __mag_trace_free(const void *obj);
+
+/* The events are on only in bypass mode: a patched jump when not. */
+static inline void mag_trace_alloc(const void *obj, size_t bytes_req, size_t bytes_alloc,
+				   gfp_t gfp, int node)
+{
+	if (mag_bypass())
+		__mag_trace_alloc(obj, bytes_req, bytes_alloc, gfp, node);
+}
+
+static inline void mag_trace_free(const void *obj)
+{
+	if (mag_bypass())
+		__mag_trace_free(obj);
+}
+
 /* sysfs.c */
 int mag_sysfs_init(void);
 void mag_sysfs_exit(void);

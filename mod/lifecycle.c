@@ -34,6 +34,7 @@
 #include <linux/workqueue.h>
 
 #include "internal.h"
+#include "trace.h"
 
 LIST_HEAD(mag_pools);
 LIST_HEAD(mag_zombies);
@@ -469,6 +470,7 @@ trimmed:
 		pages += release_arenas();
 	mutex_unlock(&mag_pools_mutex);
 	atomic_long_add(pages, &mag_shrunk_pages);
+	trace_magalloc_shrink(want, pages);
 	sc->nr_scanned = max(want, pages);
 	/* Magazines belong to their CPUs: ask them, do not wait. */
 	if (pages < want)

@@ -62,6 +62,7 @@
 #include <linux/static_key.h>
 
 #include "internal.h"
+#include "trace.h"
 
 /* On a line of its own: only this CPU writes it. */
 DEFINE_PER_CPU_ALIGNED(struct mag_front, mag_front);
@@ -216,6 +217,7 @@ static void *refill(struct mag_cpu *pc, struct mag_central *c,
 		pc->prev = pc->loaded;
 		pc->loaded = m;
 		m->size = pc->limit;
+		trace_magalloc_refill(c->pool->name, c->node, m->rounds, true);
 		obj = pop(m);
 	} else {
 		m = pc->loaded;
@@ -229,6 +231,7 @@ static void *refill(struct mag_cpu *pc, struct mag_central *c,
 		if (m && !mag_is_sentinel(m)) {
 			m->size = pc->limit;
 			m->rounds = mag_fill_locked(c, m->objs, m->size);
+			trace_magalloc_refill(c->pool->name, c->node, m->rounds, false);
 			if (m->rounds)
 				obj = pop(m);
 		} else {
@@ -295,22 +298,28 @@ void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp, size_t size)
 			break;
 		/* A hint only: this task may run elsewhere by the time it looks. */
 		cpu = raw_smp_processor_id();
-		if (!spare && READ_ONCE(per_cpu_ptr(pool->cpu[mag_home_node()], cpu)->loaded) ==
-			      mag_sentinel_of(cpu))
+		if (!spare && !mag_bypass() &&
+		    READ_ONCE(per_cpu_ptr(pool->cpu[mag_home_node()], cpu)->loaded) ==
+		    mag_sentinel_of(cpu))
 			spare = mag_magazine_alloc(pool, gfp, mag_home_node());
 
-		if (mag_slow_enter()) {
+		if (!mag_bypass() && mag_slow_enter()) {
 			/* Debug mode came on since: no magazine for it. */
 			if (unlikely(mag_pool_debug(pool))) {
 				mag_slow_exit();
 				break;
+			}
+			/* Nor while tracing (trace.c). */
+			if (unlikely(mag_bypass())) {
+				mag_slow_exit();
+				continue;
 			}
 			pc = mag_local_cpu(pool);
 			pc->misses++;
 			obj = refill(pc, pool->central[pc->node], &spare);
 			mag_slow_exit();
 		} else {
-			/* an interrupted magazine user on this CPU */
+			/* an interrupted magazine user on this CPU, or tracing */
 			obj = mag_central_alloc_one(pool->central[mag_home_node()]);
 		}
 		if (obj)
@@ -323,10 +332,14 @@ void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp, size_t size)
 			goto out;
 	}
 	kfree(spare);
-	return mag_debug_alloc(pool, NUMA_NO_NODE, size, gfp);
+	obj = mag_debug_alloc(pool, NUMA_NO_NODE, size, gfp);
+	mag_trace_alloc(obj, size, pool->object_size, gfp, NUMA_NO_NODE);
+	return obj;
 out:
 	kfree(spare);
-	return mag_init_obj(pool, obj, gfp);
+	obj = mag_init_obj(pool, obj, gfp);
+	mag_trace_alloc(obj, size, pool->size, gfp, NUMA_NO_NODE);
+	return obj;
 }
 
 enum mag_flush {
@@ -379,6 +392,7 @@ static enum mag_flush flush(struct mag_cpu *pc, struct mag_central *c, void *obj
 	if (m) {
 		if (m == *spare)
 			*spare = NULL;
+		trace_magalloc_flush(c->pool->name, c->node, pc->prev->rounds);
 		mag_depot_put(c, pc->prev);
 		pc->prev = pc->loaded;
 		pc->loaded = m;
@@ -400,8 +414,8 @@ void mag_free_slow(struct mag_pool *pool, void *obj, int node)
 			mag_central_free_obj(obj);
 			break;
 		}
-		/* In debug mode the pool has no magazines. */
-		if (unlikely(mag_pool_debug(pool))) {
+		/* In debug mode the pool has no magazines, nor while tracing. */
+		if (unlikely(mag_pool_debug(pool) || mag_bypass())) {
 			mag_slow_exit();
 			mag_central_free_obj(obj);
 			break;

@@ -50,6 +50,7 @@
 #include <linux/xarray.h>
 
 #include "internal.h"
+#include "trace.h"
 
 #ifdef MAX_PAGE_ORDER
 #define MAG_PAGE_ALLOC_MAX_ORDER	MAX_PAGE_ORDER
@@ -256,6 +257,7 @@ static int heap_grow(struct mag_heap *h, gfp_t gfp)
 	 * (mag_alloc_hook()), as SLUB's are.
 	 */
 	kmemleak_alloc(a, sizeof(*a), 0, gfp);
+	trace_magalloc_arena_grow(h->node, a);
 
 	spin_lock_irqsave(&h->lock, flags);
 	list_add(&a->link, &h->arenas);
@@ -516,6 +518,8 @@ unsigned long mag_heap_release(struct mag_heap *h, unsigned int keep)
 		call_rcu(&a->rcu, arena_free_rcu);
 		released += MAG_ARENA_PAGES;
 	}
+	if (released)
+		trace_magalloc_arena_release(h->node, released / MAG_ARENA_PAGES);
 	return released;
 }
 

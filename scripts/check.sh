@@ -134,8 +134,7 @@ start() {
 }
 
 ko() { echo "$build/$1/src/mod/magalloc.ko $build/$1/src/samples/magalloc_example.ko"; }
-# What every boot of the full flow asks for, and how it is judged.
-full=(-R stress,ksft -t "$tests")
+# How every boot of the full flow is judged.
 full_judge=(--expect-ksft "$nksft" --expect-stress)
 
 for k in $kernels; do
@@ -149,8 +148,9 @@ for k in $kernels; do
 		module "$k" "/usr/src/linux-headers-$kver"
 		# Debian builds KFENCE (6.12) with sampling off: on here, so
 		# the hostile-free check has a KFENCE object to hand mag_free().
-		start "$k" "$image" 300 "kfence.sample_interval=10" -m "$(ko "$k")" "${full[@]}" \
-			-- "${full_judge[@]}"
+		# trace: the stock kernels have tracefs (mod/trace.h's events).
+		start "$k" "$image" 300 "kfence.sample_interval=10" -m "$(ko "$k")" \
+			-R stress,trace,ksft -t "$tests" -- "${full_judge[@]}" --expect-trace
 		;;
 	k612-memless)
 		# What a memoryless node can break is placement and the

@@ -118,6 +118,7 @@ def main():
     ap.add_argument('--expect-isolation', action='store_true')
     ap.add_argument('--expect-faults', action='store_true')
     ap.add_argument('--expect-leak', action='store_true')
+    ap.add_argument('--expect-trace', action='store_true')
     args = ap.parse_args()
     t = Tally(args.name)
 
@@ -126,6 +127,7 @@ def main():
 
     ended, splats, ksft_ran, current = False, [], 0, None
     stress_ran, hostile_ran, isolation_ran, faults_ran, leak_ran = 0, 0, 0, 0, 0
+    trace_ran = 0
     times = []
     in_leak = False
     for line in lines:
@@ -149,6 +151,12 @@ def main():
             hostile_ran += 1
             t.check(status(rest[0]) == '0',
                     'hostile frees: a pointer was not refused as it should be (see dmesg)')
+        elif kind == 'TRACE':
+            trace_ran += 1
+            rc = status(rest[0])
+            t.check(rc == '0', 'trace: no magalloc events in tracefs, or no example consumer'
+                    if rc == 'missing' else
+                    'trace: the events did not show every allocation and free (see the log)')
         elif kind == 'DEBUG':
             t.check(status(rest[0]) == '0',
                     'debug mode: the stress with every pool in debug mode failed (see dmesg)')
@@ -208,6 +216,8 @@ def main():
         t.check(False, 'the debugfs stress never reported')
     if args.expect_stress and not hostile_ran:
         t.check(False, 'the hostile-free check never reported')
+    if args.expect_trace and not trace_ran:
+        t.check(False, 'the tracepoint check never reported')
     if args.expect_faults and not faults_ran:
         t.check(False, 'the fault-injection run never reported')
     if args.expect_leak and not leak_ran:
