@@ -298,28 +298,28 @@ void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp, size_t size)
 			break;
 		/* A hint only: this task may run elsewhere by the time it looks. */
 		cpu = raw_smp_processor_id();
-		if (!spare && !mag_bypass() &&
-		    READ_ONCE(per_cpu_ptr(pool->cpu[mag_home_node()], cpu)->loaded) ==
-		    mag_sentinel_of(cpu))
+		if (!spare && READ_ONCE(per_cpu_ptr(pool->cpu[mag_home_node()], cpu)->loaded) ==
+			      mag_sentinel_of(cpu) && !mag_bypass())
 			spare = mag_magazine_alloc(pool, gfp, mag_home_node());
 
-		if (!mag_bypass() && mag_slow_enter()) {
+		if (mag_slow_enter()) {
 			/* Debug mode came on since: no magazine for it. */
 			if (unlikely(mag_pool_debug(pool))) {
 				mag_slow_exit();
 				break;
 			}
-			/* Nor while tracing (trace.c). */
-			if (unlikely(mag_bypass())) {
+			if (likely(!mag_bypass())) {
+				pc = mag_local_cpu(pool);
+				pc->misses++;
+				obj = refill(pc, pool->central[pc->node], &spare);
 				mag_slow_exit();
-				continue;
+			} else {
+				/* nor while tracing (trace.c) */
+				mag_slow_exit();
+				obj = mag_central_alloc_one(pool->central[mag_home_node()]);
 			}
-			pc = mag_local_cpu(pool);
-			pc->misses++;
-			obj = refill(pc, pool->central[pc->node], &spare);
-			mag_slow_exit();
 		} else {
-			/* an interrupted magazine user on this CPU, or tracing */
+			/* an interrupted magazine user on this CPU */
 			obj = mag_central_alloc_one(pool->central[mag_home_node()]);
 		}
 		if (obj)
