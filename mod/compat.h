@@ -21,6 +21,15 @@ static inline void mag_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags
 #endif
 }
 
+static inline void mag_vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
+{
+#if KERNEL_VERSION(6, 3, 0) <= LINUX_VERSION_CODE
+	vm_flags_clear(vma, flags);
+#else
+	vma->vm_flags &= ~flags;
+#endif
+}
+
 /* struct device_type's devnode() takes a const device since 6.2. */
 #if KERNEL_VERSION(6, 2, 0) <= LINUX_VERSION_CODE
 #define MAG_DEVNODE_CONST const

@@ -493,6 +493,10 @@ static inline void mag_trace_free(const void *obj)
 		__mag_trace_free(obj);
 }
 
+/* uheap.c */
+struct kernel_param;
+int mag_heap_size_set(const char *val, const struct kernel_param *kp);
+
 /* sysfs.c */
 int mag_sysfs_init(void);
 void mag_sysfs_exit(void);

@@ -5,6 +5,7 @@
 #include <kunit/test.h>
 #include <linux/device.h>
 #include <linux/fs.h>
+#include <linux/moduleparam.h>
 
 #include "compat.h"
 #include "internal.h"
@@ -45,10 +46,28 @@ static void device_registered(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, gid_eq(gid, GLOBAL_ROOT_GID));
 }
 
+/* heap_size_mb takes 1 to 1024 (MiB) and nothing else. */
+static void heap_size_range_checked(struct kunit *test)
+{
+	unsigned int v = 7;
+	struct kernel_param kp = { .arg = &v };
+
+	KUNIT_EXPECT_EQ(test, mag_heap_size_set("0", &kp), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mag_heap_size_set("1025", &kp), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mag_heap_size_set("-1", &kp), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mag_heap_size_set("64k", &kp), -EINVAL);
+	KUNIT_EXPECT_EQ(test, v, 7U);
+	KUNIT_EXPECT_EQ(test, mag_heap_size_set("1", &kp), 0);
+	KUNIT_EXPECT_EQ(test, v, 1U);
+	KUNIT_EXPECT_EQ(test, mag_heap_size_set("1024", &kp), 0);
+	KUNIT_EXPECT_EQ(test, v, 1024U);
+}
+
 static struct kunit_case main_cases[] = {
 	KUNIT_CASE(query_answers),
 	KUNIT_CASE(query_rejects_flags),
 	KUNIT_CASE(device_registered),
+	KUNIT_CASE(heap_size_range_checked),
 	{}
 };
 

@@ -57,8 +57,28 @@
 #include "internal.h"
 
 static unsigned int heap_size_mb = 64;
-module_param(heap_size_mb, uint, 0444);
-MODULE_PARM_DESC(heap_size_mb, "bytes of each userspace heap's range, MiB (default 64)");
+
+/**
+ * mag_heap_size_set() - check and set heap_size_mb: 1 to 1024 (MiB)
+ * @val: the value given
+ * @kp: the parameter
+ *
+ * Each open() allocates a descriptor per page of the range (16 KiB per
+ * 8 MiB): beyond 1 GiB that would be megabytes of kernel memory per open.
+ *
+ * Return: 0, or -EINVAL for anything else.
+ */
+int mag_heap_size_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, 1024);
+}
+
+static const struct kernel_param_ops heap_size_ops = {
+	.set = mag_heap_size_set,
+	.get = param_get_uint,
+};
+module_param_cb(heap_size_mb, &heap_size_ops, &heap_size_mb, 0444);
+MODULE_PARM_DESC(heap_size_mb, "bytes of each userspace heap's range, MiB, 1 to 1024 (default 64)");
 
 static unsigned int heap_cap_mb = 64;
 module_param(heap_cap_mb, uint, 0644);
@@ -511,9 +531,17 @@ static int mag_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct mag_uheap *h = file->private_data;
 
-	if (!(vma->vm_flags & VM_SHARED) || vma->vm_pgoff ||
+	/*
+	 * MAP_SHARED: VM_MAYSHARE, for a read-only descriptor's shared
+	 * mapping has no VM_SHARED (do_mmap() drops it with VM_MAYWRITE).
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE) || vma->vm_pgoff ||
 	    vma_pages(vma) > h->npages)
 		return -EINVAL;
+	/* data only: never executable, nor made so later by mprotect() */
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	mag_vm_flags_clear(vma, VM_MAYEXEC);
 	/* pfn-mapped, never grown by mremap(), shared with forked children */
 	mag_vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &mag_vm_ops;
@@ -541,7 +569,8 @@ static long ioc_query(struct mag_uheap *h, void __user *uarg)
 	q.cap = READ_ONCE(h->cap);
 	q.max_bulk = MAGALLOC_MAX_BULK;
 	uc = u64_to_user_ptr(q.classes);
-	for (cls = 1; cls < MAG_NR_CLASSES && cls <= q.classes_len; cls++) {
+	/* a table of 0 is no table, whatever its length says (uapi) */
+	for (cls = 1; uc && cls < MAG_NR_CLASSES && cls <= q.classes_len; cls++) {
 		c.size = mag_class_size[cls];
 		c.span_bytes = PAGE_SIZE << mag_class_order[cls];
 		c.objects = mag_class_objects[cls];
@@ -669,7 +698,7 @@ static long ioc_stats(struct mag_uheap *h, void __user *uarg)
 		cs[cls].bytes = (u64)h->nr_spans[cls] << (PAGE_SHIFT + mag_class_order[cls]);
 	}
 	mutex_unlock(&h->lock);
-	n = min_t(unsigned int, st.classes_len, MAG_NR_CLASSES - 1);
+	n = st.classes ? min_t(unsigned int, st.classes_len, MAG_NR_CLASSES - 1) : 0;
 	if (n && copy_to_user(u64_to_user_ptr(st.classes), &cs[1], n * sizeof(cs[0])))
 		return -EFAULT;
 	return copy_to_user(uarg, &st, sizeof(st)) ? -EFAULT : 0;
@@ -699,6 +728,10 @@ static long mag_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	void __user *uarg = (void __user *)arg;
 	long ret;
 
+	/* what changes the heap needs a descriptor opened for writing */
+	if (cmd != MAGALLOC_IOC_QUERY && cmd != MAGALLOC_IOC_STATS &&
+	    _IOC_TYPE(cmd) == MAGALLOC_IOC_MAGIC && !(file->f_mode & FMODE_WRITE))
+		return -EBADF;
 	switch (cmd) {
 	case MAGALLOC_IOC_QUERY:
 		ret = ioc_query(h, uarg);

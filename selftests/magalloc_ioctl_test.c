@@ -72,6 +72,9 @@ TEST_F(heap, query_short_class_table)
 	EXPECT_EQ(0xffffffff, c[2].size);
 	/* no table asked: the pointer is not touched */
 	EXPECT_EQ(0, query(self->h.fd, &q, BAD_PTR, 0));
+	/* a table of 0 is no table, whatever the length (the uapi says so) */
+	EXPECT_EQ(0, query(self->h.fd, &q, NULL, 5));
+	EXPECT_EQ(self->h.q.nr_classes, q.nr_classes);
 }
 
 TEST_F(heap, query_errors)
@@ -518,6 +521,43 @@ TEST_F(heap, stats_errors)
 	st.classes_len = 0;
 	EXPECT_EQ(0, ioctl(self->h.fd, MAGALLOC_IOC_STATS, &st));
 	EXPECT_EQ(3, st.bad_requests);
+	/* nor with a table of 0, whatever the length (the uapi says so) */
+	st.classes_len = 2;
+	st.classes = 0;
+	EXPECT_EQ(0, ioctl(self->h.fd, MAGALLOC_IOC_STATS, &st));
+	EXPECT_EQ(3, st.bad_requests);
+}
+
+/*
+ * A descriptor opened read-only may look (QUERY, STATS, a read-only
+ * mapping) but not change the heap: EBADF, as write() on it would give.
+ */
+TEST(rdonly_cannot_change_heap)
+{
+	struct magalloc_query q;
+	struct magalloc_stats st;
+	__u64 offs[2] = { 0, 0 }, off = 0;
+	int fd = open(DEV_PATH, O_RDONLY | O_CLOEXEC);
+	char *p;
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, query(fd, &q, NULL, 0));
+	EXPECT_EQ(0, mg_stats(fd, &st));
+	EXPECT_EQ(-EBADF, mg_alloc(fd, 64, &off));
+	EXPECT_EQ(-EBADF, mg_free(fd, 0));
+	EXPECT_EQ(-EBADF, mg_bulk(fd, MAGALLOC_IOC_ALLOC_BULK, 64, offs, 2, NULL));
+	EXPECT_EQ(-EBADF, mg_set_cap(fd, 1 << 20));
+	EXPECT_EQ(0, mg_stats(fd, &st));
+	EXPECT_EQ(0, st.allocs);
+	EXPECT_EQ(0, st.live_objects);
+	p = mmap(NULL, q.page_size, PROT_READ, MAP_SHARED, fd, 0);
+	EXPECT_NE(MAP_FAILED, p);
+	if (p != MAP_FAILED)
+		munmap(p, q.page_size);
+	p = mmap(NULL, q.page_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EACCES, errno);
+	close(fd);
 }
 
 TEST_F(heap, set_cap)

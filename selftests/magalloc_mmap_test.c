@@ -203,6 +203,12 @@ TEST_F(map, mmap_rules)
 	p = mmap(NULL, hs + ps, PROT_READ | PROT_WRITE, MAP_SHARED, self->h.fd, 0);
 	EXPECT_EQ(MAP_FAILED, p);
 	EXPECT_EQ(EINVAL, errno);
+	/* data only: never executable, nor made so by mprotect() */
+	p = mmap(NULL, ps, PROT_READ | PROT_EXEC, MAP_SHARED, self->h.fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, mprotect(self->h.base, ps, PROT_READ | PROT_EXEC));
+	EXPECT_EQ(EACCES, errno);
 
 	/* shorter is fine, and read-only too */
 	ASSERT_EQ(0, mg_alloc(self->h.fd, 64, &off));
