@@ -506,13 +506,22 @@ static vm_fault_t mag_fault(struct vm_fault *vmf)
 	}
 	page = xa_load(&h->pages, pg);
 	if (!page) {
+		/*
+		 * Charged to the opener's cgroup, whoever touches: at its
+		 * memory.max the toucher gets SIGBUS.  VM_FAULT_OOM would
+		 * retry the fault for ever when the toucher is in another
+		 * cgroup (the OOM handling looks at the toucher's), and
+		 * __GFP_RETRY_MAYFAIL keeps the opener's cgroup from an OOM
+		 * kill that another cgroup's task caused.
+		 */
 		old = set_active_memcg(h->memcg);
-		page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT);
+		page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT |
+				  __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 		set_active_memcg(old);
 		if (!page || xa_err(xa_store(&h->pages, pg, page, GFP_KERNEL))) {
 			if (page)
 				__free_page(page);
-			ret = VM_FAULT_OOM;
+			ret = VM_FAULT_SIGBUS;
 			goto out;
 		}
 		h->resident += PAGE_SIZE;

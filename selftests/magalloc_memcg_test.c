@@ -116,6 +116,71 @@ static int opener(void)
 	return 0;
 }
 
+/*
+ * The opener's cgroup at its memory.max: a task of another cgroup that
+ * touches the heap's pages gets SIGBUS (once VM_FAULT_OOM made it retry
+ * the fault for ever), and nobody is OOM-killed.  Exit status: 0, or the
+ * failed step.
+ */
+static int opener_at_limit(void)
+{
+	long long now;
+	__u64 off[4], i, done = 0;
+	struct heap h;
+	char max[32];
+	pid_t pid;
+	int st, k;
+
+	if (join(CG_TEST))
+		return 1;
+	if (mg_open(&h))
+		return 2;
+	/* 16 MiB, none of it touched: the limit is 1 MiB above now */
+	for (k = 0; k < 4; k++)
+		if (mg_alloc(h.fd, 4UL << 20, &off[k]))
+			return 3;
+	now = read_ll(CG_TEST "/memory.current");
+	snprintf(max, sizeof(max), "%lld", now + (1LL << 20));
+	if (write_str(CG_TEST "/memory.max", max))
+		return 4;
+	pid = fork();
+	if (!pid) {
+		if (join(CG_ROOT))
+			_exit(1);
+		/* a fault retried for ever would end here, as a failure */
+		alarm(20);
+		for (k = 0; k < 4; k++)
+			for (i = 0; i < 4UL << 20; i += h.q.page_size, done += h.q.page_size)
+				if (probe(h.base + off[k] + i, true) == SIGBUS)
+					_exit(done >= (512UL << 10) ? 0 : 2);
+		_exit(3);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return 5;
+	printf("# a task of another cgroup touching 16 MiB with 1 MiB left: %s %d\n",
+	       WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	write_str(CG_TEST "/memory.max", "max");
+	mg_close(&h);
+	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : 6;
+}
+
+TEST(sigbus_at_opener_limit)
+{
+	pid_t pid;
+	int st;
+
+	if (!setup_cgroup())
+		SKIP(return, "no cgroup2 memory controller");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(opener_at_limit());
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+	rmdir(CG_TEST);
+}
+
 TEST(pages_charged_to_opener_cgroup)
 {
 	pid_t pid;
