@@ -302,11 +302,14 @@ static noinline void free_miss(const void *ptr)
 	unsigned int idx = mag_page_index(ptr);
 	struct mag_pool *pool = NULL;
 
-	mag_trace_free(ptr);
 	rcu_read_lock();
-	/* Debug mode reads nothing at @ptr before the registry vouches for it. */
-	if (!static_branch_unlikely(&mag_debug_key) && (long)ptr < 0 &&
-	    idx >= MAG_HDR_PAGES && mag_arena_live(a))
+	/*
+	 * Debug mode reads nothing at @ptr before the registry vouches for
+	 * it; tracing (the same key) goes the same way, and sees every free.
+	 */
+	if (static_branch_unlikely(&mag_debug_key))
+		mag_trace_free(ptr);
+	else if ((long)ptr < 0 && idx >= MAG_HDR_PAGES && mag_arena_live(a))
 		pool = raw_cpu_ptr(READ_ONCE(a->cpu[idx]))->pool;
 	if (pool)
 		pool_free(pool, (void *)ptr, a->node);

@@ -483,13 +483,31 @@ static bool debug_pools_cached(void)
  * task saw the flag clear and may load a magazine, which the next drain
  * takes.  debug_mutex held.
  */
+/**
+ * mag_debug_key_hold() - take or drop a holder's reference on mag_debug_key
+ * @held: the holder's state (debug mode's, or bypass mode's), under its mutex
+ * @want: whether it wants the key on
+ *
+ * The key is on while debug mode or bypass mode (trace.c) wants it.
+ */
+void mag_debug_key_hold(bool *held, bool want)
+{
+	if (want && !*held)
+		static_branch_inc(&mag_debug_key);
+	else if (!want && *held)
+		static_branch_dec(&mag_debug_key);
+	*held = want;
+}
+
+static bool debug_key_held;
+
 static void debug_commit(bool any, bool on)
 {
 	unsigned int tries = 0;
 	bool cached;
 
 	if (any)
-		static_branch_enable(&mag_debug_key);
+		mag_debug_key_hold(&debug_key_held, true);
 	if (on && debug_live) {
 		for (;;) {
 			mag_drain_all();
@@ -504,7 +522,7 @@ static void debug_commit(bool any, bool on)
 			pr_warn("debug mode: a CPU still caches objects of a pool in debug mode\n");
 	}
 	if (!any)
-		static_branch_disable(&mag_debug_key);
+		mag_debug_key_hold(&debug_key_held, false);
 }
 
 static void debug_stacks_init(void)
@@ -684,6 +702,6 @@ void mag_debug_exit(void)
 	list_for_each_entry(pool, &mag_pools, link)
 		WRITE_ONCE(pool->debug, false);
 	mutex_unlock(&mag_pools_mutex);
-	static_branch_disable(&mag_debug_key);
+	mag_debug_key_hold(&debug_key_held, false);
 	mutex_unlock(&debug_mutex);
 }

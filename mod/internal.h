@@ -467,32 +467,6 @@ bool mag_huge_free(const void *p);
 size_t mag_huge_size(const void *p);
 unsigned int mag_order_of(unsigned int npages);
 
-/* trace.c: bypass mode, while magalloc_alloc or magalloc_free traces */
-DECLARE_STATIC_KEY_FALSE(mag_bypass_key);
-static inline bool mag_bypass(void)
-{
-	return static_branch_unlikely(&mag_bypass_key);
-}
-
-void mag_set_bypass(bool on);
-void __mag_trace_alloc(const void *obj, size_t bytes_req, size_t bytes_alloc, gfp_t gfp,
-		       int node);
-void __mag_trace_free(const void *obj);
-
-/* The events are on only in bypass mode: a patched jump when not. */
-static inline void mag_trace_alloc(const void *obj, size_t bytes_req, size_t bytes_alloc,
-				   gfp_t gfp, int node)
-{
-	if (mag_bypass())
-		__mag_trace_alloc(obj, bytes_req, bytes_alloc, gfp, node);
-}
-
-static inline void mag_trace_free(const void *obj)
-{
-	if (mag_bypass())
-		__mag_trace_free(obj);
-}
-
 /* uheap.c */
 struct kernel_param;
 int mag_heap_size_set(const char *val, const struct kernel_param *kp);
@@ -631,6 +605,46 @@ unsigned long mag_debug_count(enum mag_debug_bad bad);
 static inline bool mag_pool_debug(const struct mag_pool *pool)
 {
 	return static_branch_unlikely(&mag_debug_key) && READ_ONCE(pool->debug);
+}
+
+/*
+ * trace.c: bypass mode, while magalloc_alloc or magalloc_free traces.  It
+ * holds mag_debug_key too, so the slow paths test both with the one
+ * patched jump they had for debug mode.
+ */
+extern bool mag_bypass_on;
+
+static inline bool mag_bypass(void)
+{
+	return static_branch_unlikely(&mag_debug_key) && READ_ONCE(mag_bypass_on);
+}
+
+/* No magazines for @pool now: debug mode, or tracing. */
+static inline bool mag_pool_nocache(const struct mag_pool *pool)
+{
+	if (!static_branch_unlikely(&mag_debug_key))
+		return false;
+	return READ_ONCE(pool->debug) || READ_ONCE(mag_bypass_on);
+}
+
+void mag_set_bypass(bool on);
+void mag_debug_key_hold(bool *held, bool want);
+void __mag_trace_alloc(const void *obj, size_t bytes_req, size_t bytes_alloc, gfp_t gfp,
+		       int node);
+void __mag_trace_free(const void *obj);
+
+/* The events are on only in bypass mode: a patched jump when not. */
+static inline void mag_trace_alloc(const void *obj, size_t bytes_req, size_t bytes_alloc,
+				   gfp_t gfp, int node)
+{
+	if (mag_bypass())
+		__mag_trace_alloc(obj, bytes_req, bytes_alloc, gfp, node);
+}
+
+static inline void mag_trace_free(const void *obj)
+{
+	if (mag_bypass())
+		__mag_trace_free(obj);
 }
 
 void mag_debug_geometry(struct mag_pool *pool);

@@ -277,6 +277,19 @@ void *mag_alloc_elsewhere(struct mag_pool *pool, gfp_t gfp, int node)
 	return NULL;
 }
 
+/*
+ * One object from the home node's spans: the paths that have no magazine,
+ * tracing's among them (the refill's path has no tracepoint in it).
+ */
+static void *central_one(struct mag_pool *pool, gfp_t gfp, size_t size)
+{
+	void *obj = mag_central_alloc_one(pool->central[mag_home_node()]);
+
+	if (obj)
+		mag_trace_alloc(obj, size, pool->size, gfp, NUMA_NO_NODE);
+	return obj;
+}
+
 /**
  * mag_alloc_slow() - allocate when this CPU's magazines of @pool are empty
  * @pool: the pool
@@ -303,24 +316,21 @@ void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp, size_t size)
 			spare = mag_magazine_alloc(pool, gfp, mag_home_node());
 
 		if (mag_slow_enter()) {
-			/* Debug mode came on since: no magazine for it. */
-			if (unlikely(mag_pool_debug(pool))) {
+			/* Debug mode or tracing came on since: no magazine. */
+			if (unlikely(mag_pool_nocache(pool))) {
 				mag_slow_exit();
-				break;
-			}
-			if (likely(!mag_bypass())) {
+				if (mag_pool_debug(pool))
+					break;
+				obj = central_one(pool, gfp, size);
+			} else {
 				pc = mag_local_cpu(pool);
 				pc->misses++;
 				obj = refill(pc, pool->central[pc->node], &spare);
 				mag_slow_exit();
-			} else {
-				/* nor while tracing (trace.c) */
-				mag_slow_exit();
-				obj = mag_central_alloc_one(pool->central[mag_home_node()]);
 			}
 		} else {
 			/* an interrupted magazine user on this CPU */
-			obj = mag_central_alloc_one(pool->central[mag_home_node()]);
+			obj = central_one(pool, gfp, size);
 		}
 		if (obj)
 			goto out;
@@ -328,6 +338,8 @@ void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp, size_t size)
 		if (!mag_central_grow(pool->central[node], gfp))
 			continue;
 		obj = mag_alloc_elsewhere(pool, gfp, node);
+		if (obj)
+			mag_trace_alloc(obj, size, pool->size, gfp, node);
 		if (obj || !mag_retry(gfp))
 			goto out;
 	}
@@ -337,9 +349,7 @@ void *mag_alloc_slow(struct mag_pool *pool, gfp_t gfp, size_t size)
 	return obj;
 out:
 	kfree(spare);
-	obj = mag_init_obj(pool, obj, gfp);
-	mag_trace_alloc(obj, size, pool->size, gfp, NUMA_NO_NODE);
-	return obj;
+	return mag_init_obj(pool, obj, gfp);
 }
 
 enum mag_flush {
@@ -415,7 +425,7 @@ void mag_free_slow(struct mag_pool *pool, void *obj, int node)
 			break;
 		}
 		/* In debug mode the pool has no magazines, nor while tracing. */
-		if (unlikely(mag_pool_debug(pool) || mag_bypass())) {
+		if (unlikely(mag_pool_nocache(pool))) {
 			mag_slow_exit();
 			mag_central_free_obj(obj);
 			break;

@@ -8,7 +8,8 @@
  * paths of magalloc.h would carry one into every consumer.  Instead, while
  * magalloc_alloc or magalloc_free is enabled, magalloc runs in **bypass**
  * mode: every CPU's magazines are drained to the sentinel and the slow
- * paths install none (mag_bypass()), so that every allocation and every
+ * paths install none (mag_pool_nocache(), behind the same patched jump as
+ * debug mode's test: the key is held by either), so that every allocation and every
  * free misses its fast path and reaches a slow path, which serves it from
  * the central lists and fires the event.  Tracing is then slower (a central
  * lock per operation) but complete, and a kernel that never traces runs
@@ -31,10 +32,11 @@
 #define CREATE_TRACE_POINTS
 #include "trace.h"
 
-DEFINE_STATIC_KEY_FALSE(mag_bypass_key);
+bool mag_bypass_on;
 
 static DEFINE_MUTEX(bypass_mutex);
 static unsigned int bypass_users;
+static bool bypass_key_held;
 
 /* Does any CPU hold a magazine of any pool?  mag_pools_mutex held. */
 static bool any_cached(void)
@@ -62,7 +64,8 @@ void mag_set_bypass(bool on)
 
 	mutex_lock(&bypass_mutex);
 	if (on && !bypass_users++) {
-		static_branch_enable(&mag_bypass_key);
+		WRITE_ONCE(mag_bypass_on, true);
+		mag_debug_key_hold(&bypass_key_held, true);
 		/* a slow path that looked before the key may load one more */
 		for (;;) {
 			mag_drain_all();
@@ -76,7 +79,8 @@ void mag_set_bypass(bool on)
 		if (cached)
 			pr_warn("magalloc: tracing: a CPU still caches objects\n");
 	} else if (!on && bypass_users && !--bypass_users) {
-		static_branch_disable(&mag_bypass_key);
+		mag_debug_key_hold(&bypass_key_held, false);
+		WRITE_ONCE(mag_bypass_on, false);
 	}
 	mutex_unlock(&bypass_mutex);
 }
