@@ -49,7 +49,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/delay.h>
 #include <linux/kasan.h>
 #include <linux/kmemleak.h>
 #include <linux/moduleparam.h>
@@ -456,33 +455,11 @@ size_t mag_debug_ksize(struct mag_span *s, const void *obj)
 	return size;
 }
 
-/*
- * Does a CPU still hold a magazine of a pool in debug mode?  Read from
- * another CPU: only the owner writes them.  mag_pools_mutex held.
- */
-static bool debug_pools_cached(void)
+static bool pool_in_debug(const struct mag_pool *pool)
 {
-	struct mag_pool *pool;
-	int cpu;
-
-	list_for_each_entry(pool, &mag_pools, link) {
-		if (!READ_ONCE(pool->debug))
-			continue;
-		/* a hint, rechecked after each drain */
-		for_each_possible_cpu(cpu)
-			if (mag_cpu_caches(pool, cpu))
-				return true;
-	}
-	return false;
+	return READ_ONCE(pool->debug);
 }
 
-/*
- * The pools' flags are set: turn the key on or off, and on a switch on,
- * drain until no CPU caches an object of a pool in debug mode.  A drain's
- * work item skips a CPU whose busy mark a preempted task holds (RT); that
- * task saw the flag clear and may load a magazine, which the next drain
- * takes.  debug_mutex held.
- */
 /**
  * mag_debug_key_hold() - take or drop a holder's reference on mag_debug_key
  * @held: the holder's state (debug mode's, or bypass mode's), under its mutex
@@ -501,26 +478,19 @@ void mag_debug_key_hold(bool *held, bool want)
 
 static bool debug_key_held;
 
+/*
+ * The pools' flags are set: turn the key on or off, and on a switch on,
+ * drain until no CPU caches an object of a pool in debug mode.  A drain's
+ * work item skips a CPU whose busy mark a preempted task holds (RT); that
+ * task saw the flag clear and may load a magazine, which the next drain
+ * takes.  debug_mutex held.
+ */
 static void debug_commit(bool any, bool on)
 {
-	unsigned int tries = 0;
-	bool cached;
-
 	if (any)
 		mag_debug_key_hold(&debug_key_held, true);
-	if (on && debug_live) {
-		for (;;) {
-			mag_drain_all();
-			mutex_lock(&mag_pools_mutex);
-			cached = debug_pools_cached();
-			mutex_unlock(&mag_pools_mutex);
-			if (!cached || ++tries == 1000)
-				break;
-			usleep_range(1000, 2000);
-		}
-		if (cached)
-			pr_warn("debug mode: a CPU still caches objects of a pool in debug mode\n");
-	}
+	if (on && debug_live && !mag_drain_until_uncached(pool_in_debug))
+		pr_warn("debug mode: a CPU still caches objects of a pool in debug mode\n");
 	if (!any)
 		mag_debug_key_hold(&debug_key_held, false);
 }

@@ -487,6 +487,7 @@ void mag_lifecycle_exit(void);
 unsigned long mag_drain_all(void);
 unsigned long mag_cpu_visits(int cpu);
 bool mag_cpu_caches(struct mag_pool *pool, int cpu);
+bool mag_drain_until_uncached(bool (*want)(const struct mag_pool *pool));
 
 /**
  * struct mag_parked - what one CPU's magazines hold

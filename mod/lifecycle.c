@@ -28,6 +28,7 @@
 
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
+#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/sched/isolation.h>
 #include <linux/shrinker.h>
@@ -305,6 +306,50 @@ unsigned long mag_drain_all(void)
 	mag_memcg_trim(false);
 	atomic_long_add(pages, &mag_shrunk_pages);
 	return pages;
+}
+
+/* Does a CPU hold a magazine of a pool @want accepts?  mag_pools_mutex held. */
+static bool pools_cached(bool (*want)(const struct mag_pool *pool))
+{
+	struct mag_pool *pool;
+	int cpu;
+
+	list_for_each_entry(pool, &mag_pools, link) {
+		if (want && !want(pool))
+			continue;
+		for_each_possible_cpu(cpu)
+			if (mag_cpu_caches(pool, cpu))
+				return true;
+	}
+	return false;
+}
+
+/**
+ * mag_drain_until_uncached() - drain until no CPU caches objects of some pools
+ * @want: which pools (NULL: all)
+ *
+ * For a switch that takes pools off their magazines (debug mode, tracing):
+ * a slow path that looked before the switch may load one more magazine, and
+ * a drain's work item skips a CPU whose busy mark a preempted task holds
+ * (RT), so drain again until none is left, for about a second at most.
+ *
+ * Context: process context, may sleep.
+ * Return: true if no CPU caches one any more.
+ */
+bool mag_drain_until_uncached(bool (*want)(const struct mag_pool *pool))
+{
+	unsigned int tries = 0;
+	bool cached;
+
+	for (;;) {
+		mag_drain_all();
+		mutex_lock(&mag_pools_mutex);
+		cached = pools_cached(want);
+		mutex_unlock(&mag_pools_mutex);
+		if (!cached || ++tries == 1000)
+			return !cached;
+		usleep_range(1000, 2000);
+	}
 }
 
 static void trim_fn(struct work_struct *w);

@@ -22,7 +22,6 @@
  * inline fast path fell to.  Its cost (an unwind) is paid only when the
  * event is on.
  */
-#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/stacktrace.h>
@@ -38,19 +37,6 @@ static DEFINE_MUTEX(bypass_mutex);
 static unsigned int bypass_users;
 static bool bypass_key_held;
 
-/* Does any CPU hold a magazine of any pool?  mag_pools_mutex held. */
-static bool any_cached(void)
-{
-	struct mag_pool *pool;
-	int cpu;
-
-	list_for_each_entry(pool, &mag_pools, link)
-		for_each_possible_cpu(cpu)
-			if (mag_cpu_caches(pool, cpu))
-				return true;
-	return false;
-}
-
 /**
  * mag_set_bypass() - enter or leave bypass mode (see above)
  * @on: enter (counted: each call with true needs one with false)
@@ -59,24 +45,11 @@ static bool any_cached(void)
  */
 void mag_set_bypass(bool on)
 {
-	unsigned int tries = 0;
-	bool cached;
-
 	mutex_lock(&bypass_mutex);
 	if (on && !bypass_users++) {
 		WRITE_ONCE(mag_bypass_on, true);
 		mag_debug_key_hold(&bypass_key_held, true);
-		/* a slow path that looked before the key may load one more */
-		for (;;) {
-			mag_drain_all();
-			mutex_lock(&mag_pools_mutex);
-			cached = any_cached();
-			mutex_unlock(&mag_pools_mutex);
-			if (!cached || ++tries == 1000)
-				break;
-			usleep_range(1000, 2000);
-		}
-		if (cached)
+		if (!mag_drain_until_uncached(NULL))
 			pr_warn("magalloc: tracing: a CPU still caches objects\n");
 	} else if (!on && bypass_users && !--bypass_users) {
 		mag_debug_key_hold(&bypass_key_held, false);

@@ -164,7 +164,8 @@ static int opener_at_limit(void)
 	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : 6;
 }
 
-TEST(sigbus_at_opener_limit)
+/* @child() in a child process, which joins CG_TEST; its exit status: 0. */
+static void in_test_cgroup(struct __test_metadata *_metadata, int (*child)(void))
 {
 	pid_t pid;
 	int st;
@@ -174,28 +175,21 @@ TEST(sigbus_at_opener_limit)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
-		_exit(opener_at_limit());
+		_exit(child());
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
 	ASSERT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(0, WEXITSTATUS(st));
 	rmdir(CG_TEST);
 }
 
+TEST(sigbus_at_opener_limit)
+{
+	in_test_cgroup(_metadata, opener_at_limit);
+}
+
 TEST(pages_charged_to_opener_cgroup)
 {
-	pid_t pid;
-	int st;
-
-	if (!setup_cgroup())
-		SKIP(return, "no cgroup2 memory controller");
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid)
-		_exit(opener());
-	ASSERT_EQ(pid, waitpid(pid, &st, 0));
-	ASSERT_TRUE(WIFEXITED(st));
-	EXPECT_EQ(0, WEXITSTATUS(st));
-	rmdir(CG_TEST);
+	in_test_cgroup(_metadata, opener);
 }
 
 /*
