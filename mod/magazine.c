@@ -101,6 +101,14 @@ struct mag_magazine *mag_magazine_alloc(struct mag_pool *pool, gfp_t gfp, int no
 		/* set to its CPU's limit when a CPU loads it */
 		m->size = 0;
 		m->next = NULL;
+		/*
+		 * kmemleak scans @next (a depot's chain) and nothing else:
+		 * a slot above @rounds keeps the pointer to an object handed
+		 * out, and read as a reference it would hide that object's
+		 * leak.  The slots below hold free objects, which are no
+		 * kmemleak objects.
+		 */
+		kmemleak_scan_area(&m->next, sizeof(m->next), mag_meta_gfp(gfp));
 	}
 	return m;
 }
