@@ -503,6 +503,8 @@ struct mag_parked {
 };
 
 void mag_measure_parked(struct mag_parked *out);
+void mag_measure_pool_parked(struct mag_pool *pool, struct mag_parked *out,
+			     unsigned long *objs);
 void mag_trim_pause(bool pause);
 void mag_trim_now(void);
 void mag_drain_wait(void);

@@ -208,8 +208,15 @@ static void drain_this_cpu(bool all)
 	mutex_unlock(&mag_pools_mutex);
 }
 
-/* What this CPU's magazines hold, measured on it (debugfs "parked"). */
+/*
+ * What this CPU's magazines hold, measured on it (debugfs "parked"), and
+ * the part of it in one pool's (sysfs "cpu_objects"); parked_mutex keeps
+ * one measure at a time, from the work items to the copying out.
+ */
 static DEFINE_PER_CPU(struct mag_parked, parked);
+static DEFINE_PER_CPU(unsigned long, parked_pool_objs);
+static struct mag_pool *parked_pool;	/* under parked_mutex */
+static DEFINE_MUTEX(parked_mutex);
 
 static void parked_fn(struct work_struct *w)
 {
@@ -218,6 +225,7 @@ static void parked_fn(struct work_struct *w)
 	int node;
 
 	memset(pk, 0, sizeof(*pk));
+	this_cpu_write(parked_pool_objs, 0);
 	mutex_lock(&mag_pools_mutex);
 	list_for_each_entry(pool, &mag_pools, link) {
 		if (!mag_slow_enter())
@@ -232,6 +240,8 @@ static void parked_fn(struct work_struct *w)
 				pk->generic += n * pool->size;
 			pk->magazines += !mag_is_sentinel(pc->loaded) +
 					 !mag_is_sentinel(pc->prev);
+			if (pool == parked_pool)
+				this_cpu_add(parked_pool_objs, n);
 		}
 		mag_slow_exit();
 	}
@@ -254,13 +264,42 @@ static void parked_fn(struct work_struct *w)
  */
 void mag_measure_parked(struct mag_parked *out)
 {
+	mag_measure_pool_parked(NULL, out, NULL);
+}
+
+/**
+ * mag_measure_pool_parked() - measure what every CPU's magazines hold,
+ *	and what of it is one pool's
+ * @pool: the pool, or NULL
+ * @out: per possible CPU, [nr_cpu_ids], or NULL
+ * @objs: per possible CPU, [nr_cpu_ids]: the objects @pool's magazines on
+ *	that CPU hold, all nodes; or NULL
+ *
+ * As mag_measure_parked(), which it is with @pool NULL.
+ *
+ * Context: process context, may sleep.
+ */
+void mag_measure_pool_parked(struct mag_pool *pool, struct mag_parked *out,
+			     unsigned long *objs)
+{
 	int cpu;
 
-	for_each_possible_cpu(cpu)
+	mutex_lock(&parked_mutex);
+	for_each_possible_cpu(cpu) {
 		memset(per_cpu_ptr(&parked, cpu), 0, sizeof(struct mag_parked));
+		*per_cpu_ptr(&parked_pool_objs, cpu) = 0;
+	}
+	/* the work items are queued after it: they see it */
+	parked_pool = pool;
 	run_on_cpus(parked_fn, MAG_VISIT_CACHING);
-	for_each_possible_cpu(cpu)
-		out[cpu] = *per_cpu_ptr(&parked, cpu);
+	parked_pool = NULL;
+	for_each_possible_cpu(cpu) {
+		if (out)
+			out[cpu] = *per_cpu_ptr(&parked, cpu);
+		if (objs)
+			objs[cpu] = *per_cpu_ptr(&parked_pool_objs, cpu);
+	}
+	mutex_unlock(&parked_mutex);
 }
 
 static void trim_cpu_fn(struct work_struct *w)

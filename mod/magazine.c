@@ -62,6 +62,7 @@
 #include <linux/static_key.h>
 
 #include "internal.h"
+#include "trace.h"
 
 /* On a line of its own: only this CPU writes it. */
 DEFINE_PER_CPU_ALIGNED(struct mag_front, mag_front);
@@ -224,6 +225,7 @@ static void *refill(struct mag_cpu *pc, struct mag_central *c,
 		pc->prev = pc->loaded;
 		pc->loaded = m;
 		m->size = pc->limit;
+		trace_magalloc_refill(c->pool->name, c->node, m->rounds, true);
 		obj = pop(m);
 	} else {
 		m = pc->loaded;
@@ -237,6 +239,7 @@ static void *refill(struct mag_cpu *pc, struct mag_central *c,
 		if (m && !mag_is_sentinel(m)) {
 			m->size = pc->limit;
 			m->rounds = mag_fill_locked(c, m->objs, m->size);
+			trace_magalloc_refill(c->pool->name, c->node, m->rounds, false);
 			if (m->rounds)
 				obj = pop(m);
 		} else {
@@ -407,6 +410,7 @@ static enum mag_flush flush(struct mag_cpu *pc, struct mag_central *c, void *obj
 	if (m) {
 		if (m == *spare)
 			*spare = NULL;
+		trace_magalloc_flush(c->pool->name, c->node, pc->prev->rounds);
 		mag_depot_put(c, pc->prev);
 		pc->prev = pc->loaded;
 		pc->loaded = m;

@@ -159,6 +159,34 @@ static unsigned long cpu_sum(struct mag_pool *pool, bool slow)
 	return sum;
 }
 
+/*
+ * "<sum> C<cpu>=<n> ...": the objects each CPU's magazines of this pool
+ * hold (loaded and previous, every node), as SLUB's cpu_slabs lists its
+ * per-CPU slabs.  Measured on each CPU that holds magazines, by a work
+ * item there (mag_measure_pool_parked()): a reader asked.
+ */
+static ssize_t cpu_objects_show(struct kobject *kobj, struct kobj_attribute *a, char *buf)
+{
+	unsigned long *objs, sum = 0;
+	int cpu, len;
+
+	objs = kcalloc(nr_cpu_ids, sizeof(*objs), GFP_KERNEL);
+	if (!objs)
+		return -ENOMEM;
+	mag_measure_pool_parked(kobj_pool(kobj), NULL, objs);
+	for_each_possible_cpu(cpu)
+		sum += objs[cpu];
+	len = sysfs_emit(buf, "%lu", sum);
+	for_each_possible_cpu(cpu)
+		if (objs[cpu])
+			len += sysfs_emit_at(buf, len, " C%d=%lu", cpu, objs[cpu]);
+	len += sysfs_emit_at(buf, len, "\n");
+	kfree(objs);
+	return len;
+}
+
+static struct kobj_attribute cpu_objects_attr = __ATTR_RO(cpu_objects);
+
 VALUE_ATTR(alloc_misses, "%lu", cpu_sum(pool, false));
 VALUE_ATTR(slow_entries, "%lu", cpu_sum(pool, true));
 
@@ -174,6 +202,7 @@ static struct attribute *pool_attrs[] = {
 	&partial_attr.attr,
 	&depot_full_attr.attr,
 	&depot_empty_attr.attr,
+	&cpu_objects_attr.attr,
 	&alloc_misses_attr.attr,
 	&slow_entries_attr.attr,
 	&debug_attr.attr,

@@ -61,6 +61,53 @@ TRACE_EVENT_FN(magalloc_free,
 	mag_trace_reg, mag_trace_unreg
 );
 
+/*
+ * A CPU's magazine filled: from the depot (a full one) or from the spans.
+ * Not when the spans had nothing (the slow path then grows the pool and
+ * comes back): the condition is tested only while the event is on.
+ */
+TRACE_EVENT_CONDITION(magalloc_refill,
+	TP_PROTO(const char *pool, int node, unsigned int objects, bool depot),
+	TP_ARGS(pool, node, objects, depot),
+	TP_CONDITION(objects),
+	TP_STRUCT__entry(
+		__array(char, pool, MAG_TRACE_NAME)
+		__field(int, node)
+		__field(unsigned int, objects)
+		__field(bool, depot)
+	),
+	TP_fast_assign(
+		strscpy(__entry->pool, pool, MAG_TRACE_NAME);
+		__entry->node = node;
+		__entry->objects = objects;
+		__entry->depot = depot;
+	),
+	TP_printk("pool=%s node=%d objects=%u from=%s", __entry->pool, __entry->node,
+		  __entry->objects, __entry->depot ? "depot" : "spans")
+);
+
+/*
+ * A CPU's full magazine went to the depot (not a sentinel or an empty one
+ * making room: objects is 0 then).
+ */
+TRACE_EVENT_CONDITION(magalloc_flush,
+	TP_PROTO(const char *pool, int node, unsigned int objects),
+	TP_ARGS(pool, node, objects),
+	TP_CONDITION(objects),
+	TP_STRUCT__entry(
+		__array(char, pool, MAG_TRACE_NAME)
+		__field(int, node)
+		__field(unsigned int, objects)
+	),
+	TP_fast_assign(
+		strscpy(__entry->pool, pool, MAG_TRACE_NAME);
+		__entry->node = node;
+		__entry->objects = objects;
+	),
+	TP_printk("pool=%s node=%d objects=%u", __entry->pool, __entry->node,
+		  __entry->objects)
+);
+
 /* A span made for, or given back by, a pool's central list. */
 DECLARE_EVENT_CLASS(magalloc_span,
 	TP_PROTO(const char *pool, int node, const void *base, unsigned int npages, bool loose),

@@ -6,7 +6,9 @@
  * (GFP_KERNEL_ACCOUNT from the root cgroup: the ordinary pools) must show
  * in both, and a typed cache's directory must come and go with it.
  */
+#define _GNU_SOURCE
 #include <dirent.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +202,46 @@ TEST_F(sysfs, objects_follow_allocations)
 	close(fd);
 	if (found)
 		EXPECT_EQ(-1, attr(line, "objects")) TH_LOG("%s stayed after the cache went", line);
+}
+
+/*
+ * Objects freed on one CPU park in that CPU's magazines: cpu_objects names
+ * that CPU with at most two magazines' worth (loaded and previous), and
+ * its sum is the sum of its CPUs.
+ */
+TEST_F(sysfs, cpu_objects_name_the_freeing_cpu)
+{
+	long long sum, cpus_sum = 0, here = 0, mag;
+	char line[512], cmd[32], *p;
+	cpu_set_t set, old;
+	int fd, cpu;
+
+	fd = open(ACCT_FILE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		SKIP(return, "no %s (debugfs)", ACCT_FILE);
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(old), &old));
+	cpu = sched_getcpu();
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	/* allocated and freed (at close) here, more than magazines hold */
+	snprintf(cmd, sizeof(cmd), "1024 %d", 4096);
+	EXPECT_EQ((ssize_t)strlen(cmd), write(fd, cmd, strlen(cmd)));
+	close(fd);
+	attr_line("mag-1024", "cpu_objects", line, sizeof(line));
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(old), &old));
+	mag = attr("mag-1024", "magazine_size");
+	sum = atoll(line);
+	for (p = strstr(line, " C"); p; p = strstr(p + 1, " C")) {
+		long long n = atoll(strchr(p, '=') + 1);
+
+		cpus_sum += n;
+		if (atoi(p + 2) == cpu)
+			here = n;
+	}
+	EXPECT_EQ(sum, cpus_sum) TH_LOG("cpu_objects: %s", line);
+	EXPECT_LE(1, here) TH_LOG("CPU %d freed 4096, cpu_objects: %s", cpu, line);
+	EXPECT_LE(here, 2 * mag) TH_LOG("magazine_size %lld, cpu_objects: %s", mag, line);
 }
 
 TEST_HARNESS_MAIN
