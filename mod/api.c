@@ -29,6 +29,15 @@
 #undef mag_alloc
 #undef mag_free
 
+/* What this build is, for consumers' inline code (magalloc.h). */
+#ifdef MAGALLOC_STATS
+const int mag_abi_stats = 1;
+EXPORT_SYMBOL_GPL(mag_abi_stats);
+#else
+const int mag_abi_nostats;
+EXPORT_SYMBOL_GPL(mag_abi_nostats);
+#endif
+
 #ifdef CONFIG_FAULT_INJECTION
 /* fail_magalloc: magalloc's fault attribute, as failslab is SLUB's. */
 struct fault_attr mag_fail_attr = FAULT_ATTR_INITIALIZER;

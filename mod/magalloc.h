@@ -137,6 +137,7 @@ struct mag_magazine {
  * @slow: slow-path entries on this CPU
  * @trimmed_at: @slow when the trimmer last looked
  * @misses: allocations that took the slow path
+ * @hits: allocations its magazines served (MAGALLOC_STATS builds only)
  *
  * Only its own CPU writes it (and the hotplug and unload paths, when that
  * CPU is dead or nothing runs).  Aligned and padded to a cache line, so no
@@ -151,6 +152,9 @@ struct mag_cpu {
 	unsigned long slow;
 	unsigned long trimmed_at;
 	unsigned long misses;
+#ifdef MAGALLOC_STATS
+	unsigned long hits;
+#endif
 } ____cacheline_aligned;
 
 /**
@@ -228,6 +232,21 @@ static __always_inline unsigned long mag_page_index(const void *p)
 }
 
 DECLARE_PER_CPU_ALIGNED(struct mag_front, mag_front);
+
+/*
+ * A MAGALLOC_STATS magalloc.ko counts the hits of the inline fast paths
+ * too, and its struct mag_cpu has one more field: a consumer must be
+ * built the same way.  Every object file that includes this header refers
+ * to the symbol of its own build, and magalloc.ko defines only its own,
+ * so a mismatch fails at load ("Unknown symbol").
+ */
+#ifdef MAGALLOC_STATS
+extern const int mag_abi_stats;
+static const int *const mag_abi_ref __used = &mag_abi_stats;
+#else
+extern const int mag_abi_nostats;
+static const int *const mag_abi_ref __used = &mag_abi_nostats;
+#endif
 
 /*
  * Test builds of magalloc.ko define mag_trace() (internal.h) to record the
@@ -314,6 +333,9 @@ static __always_inline void *mag_pop(struct mag_cpu *pc)
 	 */
 	if (!obj)
 		__builtin_unreachable();
+#ifdef MAGALLOC_STATS
+	pc->hits++;
+#endif
 	return obj;
 }
 

@@ -143,8 +143,8 @@ VALUE_ATTR(magazine_size, "%u", pool->mag_size);
 VALUE_ATTR(debug, "%d", READ_ONCE(pool->debug));
 VALUE_ATTR(ctor, "%ps", pool->ctor);
 
-/* The slow path's counters, summed over CPUs and nodes. */
-static unsigned long cpu_sum(struct mag_pool *pool, bool slow)
+/* A per-CPU counter of struct mag_cpu, summed over CPUs and nodes. */
+static unsigned long cpu_sum(struct mag_pool *pool, size_t field)
 {
 	unsigned long sum = 0;
 	int node, cpu;
@@ -154,7 +154,7 @@ static unsigned long cpu_sum(struct mag_pool *pool, bool slow)
 			struct mag_cpu *pc = per_cpu_ptr(pool->cpu[node], cpu);
 
 			/* statistics, each written by its own CPU */
-			sum += slow ? data_race(pc->slow) : data_race(pc->misses);
+			sum += data_race(*(unsigned long *)((char *)pc + field));
 		}
 	return sum;
 }
@@ -187,8 +187,31 @@ static ssize_t cpu_objects_show(struct kobject *kobj, struct kobj_attribute *a, 
 
 static struct kobj_attribute cpu_objects_attr = __ATTR_RO(cpu_objects);
 
-VALUE_ATTR(alloc_misses, "%lu", cpu_sum(pool, false));
-VALUE_ATTR(slow_entries, "%lu", cpu_sum(pool, true));
+VALUE_ATTR(alloc_misses, "%lu", cpu_sum(pool, offsetof(struct mag_cpu, misses)));
+VALUE_ATTR(slow_entries, "%lu", cpu_sum(pool, offsetof(struct mag_cpu, slow)));
+
+#ifdef MAGALLOC_STATS
+/*
+ * MAGALLOC_STATS builds (Kbuild): allocations the magazines served, and
+ * their share of all allocations that tried them, in percent with two
+ * decimals (mag_alloc() of a size class, mag_cache_alloc(); not bulk
+ * calls, which count neither).  Without it, as SLUB without
+ * CONFIG_SLUB_STATS, the files do not exist.
+ */
+VALUE_ATTR(alloc_hits, "%lu", cpu_sum(pool, offsetof(struct mag_cpu, hits)));
+
+static ssize_t hit_rate_show(struct kobject *kobj, struct kobj_attribute *a, char *buf)
+{
+	struct mag_pool *pool = kobj_pool(kobj);
+	unsigned long hits = cpu_sum(pool, offsetof(struct mag_cpu, hits));
+	unsigned long all = hits + cpu_sum(pool, offsetof(struct mag_cpu, misses));
+	unsigned long bp = all ? div64_ul((u64)hits * 10000, all) : 0;
+
+	return sysfs_emit(buf, "%lu.%02lu\n", bp / 100, bp % 100);
+}
+
+static struct kobj_attribute hit_rate_attr = __ATTR_RO(hit_rate);
+#endif
 
 static struct attribute *pool_attrs[] = {
 	&object_size_attr.attr,
@@ -205,6 +228,10 @@ static struct attribute *pool_attrs[] = {
 	&cpu_objects_attr.attr,
 	&alloc_misses_attr.attr,
 	&slow_entries_attr.attr,
+#ifdef MAGALLOC_STATS
+	&alloc_hits_attr.attr,
+	&hit_rate_attr.attr,
+#endif
 	&debug_attr.attr,
 	&ctor_attr.attr,
 	NULL,

@@ -11,7 +11,8 @@
 #   k61           stock Debian 6.1: the same
 #   k612rt        stock Debian 6.12 PREEMPT_RT: the same
 #   k612-memless  stock 6.12 with a CPU-only NUMA node and nohz_full=3:
-#                 module, example, stress, isolation
+#                 module (a MAGALLOC_STATS build), example, stress,
+#                 isolation, stats
 #   kunit         the debug KUnit kernel (KASAN, lockdep, kmemleak): every
 #                 KUnit suite, example, stress, kselftests
 #   kunit-faults  the same kernel without KUnit (kunit.enable=0): the
@@ -75,8 +76,9 @@ fi
 declare -A built
 module() {
 	local name=$1 kdir=$2
+	shift 2
 	[ -n "${built[$name]:-}" ] && return 0
-	build_module "$name" "$kdir"
+	build_module "$name" "$kdir" "$@"
 	built[$name]=1
 }
 
@@ -158,10 +160,19 @@ for k in $kernels; do
 		# What a memoryless node can break is placement and the
 		# cross-node paths: the stress covers them; kselftests (the
 		# userspace API) add nothing here.  CPU 3 is also nohz_full:
-		# after the stress, the trim must never visit it.
+		# after the stress, the trim must never visit it.  The
+		# modules are a MAGALLOC_STATS build (the stats step checks
+		# its counters), with the plain build's example consumer in
+		# /demo, which must not load beside it.
 		module k612 "/usr/src/linux-headers-$K612"
-		start "$k" "/boot/vmlinuz-$K612" 300 "nohz_full=3" -m "$(ko k612)" \
-			-L -R stress,isolation -- --expect-stress --expect-isolation
+		module k612-stats "/usr/src/linux-headers-$K612" MAGALLOC_STATS=y
+		rm -rf "$build/k612-stats/demo"
+		mkdir -p "$build/k612-stats/demo"
+		cp "$build/k612/src/samples/magalloc_example.ko" \
+			"$build/k612-stats/demo/magalloc_example_nostats.ko"
+		start "$k" "/boot/vmlinuz-$K612" 300 "nohz_full=3" -m "$(ko k612-stats)" \
+			-d "$build/k612-stats/demo" -L -R stress,isolation,stats \
+			-- --expect-stress --expect-isolation --expect-stats
 		;;
 	kunit)
 		module kunit "$kunit_dir"

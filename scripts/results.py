@@ -30,6 +30,9 @@ Counts, for one boot:
   - the isolation check ("@@MAG ISOLATION <rc>", boots with nohz_full=):
     one test, passes on rc 0; with --expect-isolation, a boot that never
     reported it fails;
+  - the MAGALLOC_STATS check ("@@MAG STATS <rc>", the k612-memless
+    boot): one test, passes on rc 0; with --expect-stats it must have
+    reported;
   - KUnit cases, parsed by the kernel's own `kunit.py parse` (--kunit);
   - kselftest cases, from each binary's "# Totals:" line; a binary that
     exits non-zero or prints no totals counts as one failure.
@@ -116,6 +119,7 @@ def main():
     ap.add_argument('--expect-ksft', type=int, default=0)
     ap.add_argument('--expect-stress', action='store_true')
     ap.add_argument('--expect-isolation', action='store_true')
+    ap.add_argument('--expect-stats', action='store_true')
     ap.add_argument('--expect-faults', action='store_true')
     ap.add_argument('--expect-leak', action='store_true')
     ap.add_argument('--expect-trace', action='store_true')
@@ -127,6 +131,7 @@ def main():
 
     ended, splats, ksft_ran, current = False, [], 0, None
     stress_ran, hostile_ran, isolation_ran, faults_ran, leak_ran = 0, 0, 0, 0, 0
+    stats_ran = 0
     trace_ran = 0
     times = []
     in_leak = False
@@ -183,6 +188,11 @@ def main():
             t.check(rc == '0', 'isolation: no nohz_full CPU in the boot'
                     if rc == 'none' else
                     'isolation: a nohz_full CPU ran magalloc work, or the check saw nothing')
+        elif kind == 'STATS':
+            stats_ran += 1
+            rc = status(rest[0])
+            t.check(rc == '0', 'stats: not a MAGALLOC_STATS build' if rc == 'missing'
+                    else 'stats: hits, misses and hit_rate disagree, or a mismatched consumer loaded')
         elif kind == 'STEP-UNKNOWN':
             t.check(False, f'guest-init does not know the step {rest[0]}')
         elif kind == 'TIME' and re.fullmatch(r'\d+\.\d+', rest[1]):
@@ -226,6 +236,8 @@ def main():
         t.check(False, 'the leak check began and never ended')
     if args.expect_isolation and not isolation_ran:
         t.check(False, 'the isolation check never reported')
+    if args.expect_stats and not stats_ran:
+        t.check(False, 'the MAGALLOC_STATS check never reported')
     if times:
         steps, last = [], 0.0
         for what, at in times:
