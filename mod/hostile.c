@@ -264,8 +264,11 @@ static int leak_start(void)
 
 /*
  * What the allocations left deeper in this task's stack, wiped: kmemleak
- * scans every task's whole stack, stale frames included. Recursion to reach
- * 6 KiB below the caller without one large frame.
+ * scans every task's whole stack, stale frames included.  Recursion to
+ * reach half the stack (8 KiB, 16 with KASAN's larger stacks) below the
+ * caller without one large frame: a first allocation that grows the heap
+ * goes that deep, and 6 KiB once left a copy of one object's address
+ * (kunit-faults boot, where the leak check runs right after load).
  */
 static noinline void scrub_stack(int depth)
 {
@@ -307,7 +310,7 @@ static ssize_t leak_write(struct file *file, const char __user *buf,
 	mutex_lock(&leak_lock);
 	if (on) {
 		ret = leak_start();
-		scrub_stack(12);
+		scrub_stack(THREAD_SIZE / 2 / 512 - 1);
 	} else {
 		leak_end();
 		ret = 0;

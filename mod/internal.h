@@ -719,6 +719,7 @@ struct dentry *mag_fault_debugfs(void);
 #ifdef CONFIG_KASAN_GENERIC
 bool mag_kasan_free(const void *ptr);
 void mag_kasan_flush(void);
+bool mag_kasan_quarantined(const void *p);
 void mag_kasan_quarantine(bool on);
 void mag_kasan_freed(const void *ptr, size_t size);
 void mag_kasan_poison_free(void *p, size_t size);

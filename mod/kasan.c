@@ -230,6 +230,27 @@ void mag_kasan_quarantine(bool on)
 }
 
 /**
+ * mag_kasan_quarantined() - whether the quarantine holds @p in any slot
+ * @p: an address
+ *
+ * For the KUnit suite: a slot it left must not keep the pointer.
+ *
+ * Return: true if some slot, used or not, holds @p.
+ */
+bool mag_kasan_quarantined(const void *p)
+{
+	unsigned long flags;
+	bool found = false;
+	int i;
+
+	raw_spin_lock_irqsave(&quarantine.lock, flags);
+	for (i = 0; i < MAG_QUARANTINE; i++)
+		found |= quarantine.objs[i] == p;
+	raw_spin_unlock_irqrestore(&quarantine.lock, flags);
+	return found;
+}
+
+/**
  * mag_kasan_flush() - give every quarantined object back to its pool
  */
 void mag_kasan_flush(void)
@@ -245,6 +266,12 @@ void mag_kasan_flush(void)
 					     quarantine.count) % MAG_QUARANTINE;
 
 			obj = quarantine.objs[tail];
+			/*
+			 * Forgotten: the slot is module data, which kmemleak
+			 * scans, and the object may be allocated again; a
+			 * stale copy hid that object's leak.
+			 */
+			quarantine.objs[tail] = NULL;
 			quarantine.count--;
 		}
 		raw_spin_unlock_irqrestore(&quarantine.lock, flags);
