@@ -47,6 +47,10 @@ setup_deps
 build_selftests
 tests=$(ls "$build"/selftests/*_test)
 nksft=$(echo "$tests" | wc -w)
+# What the guests' /tests get: the kselftests, and tools/magstat, which
+# magalloc_magstat_test runs from beside itself (guest-init runs only the
+# *_test binaries).
+guest_tests="$tests $build/selftests/magstat"
 kunit_py=$LINUX_SRC/tools/testing/kunit/kunit.py
 results=$build/results
 rm -rf "$results"
@@ -152,7 +156,7 @@ for k in $kernels; do
 		# the hostile-free check has a KFENCE object to hand mag_free().
 		# trace: the stock kernels have tracefs (mod/trace.h's events).
 		start "$k" "$image" 300 "kfence.sample_interval=10" -m "$(ko "$k")" \
-			-R stress,trace,ksft -t "$tests" -- "${full_judge[@]}" --expect-trace
+			-R stress,trace,ksft -t "$guest_tests" -- "${full_judge[@]}" --expect-trace
 		;;
 	k612-memless)
 		# What a memoryless node can break is placement and the
@@ -167,7 +171,7 @@ for k in $kernels; do
 		module kunit "$kunit_dir"
 		# kasan_multi_shot: the magalloc_kasan suite provokes many
 		start "$k" "$kunit_dir/arch/x86/boot/bzImage" 900 "kasan_multi_shot" \
-			-m "$(ko kunit)" -R stress,ksft -t "$tests" \
+			-m "$(ko kunit)" -R stress,ksft -t "$guest_tests" \
 			-- "${full_judge[@]}" --kunit "$kunit_py"
 		;;
 	kunit-faults)
@@ -178,7 +182,7 @@ for k in $kernels; do
 		# keeps from running at module load.
 		module kunit "$kunit_dir"
 		start "$k" "$kunit_dir/arch/x86/boot/bzImage" 600 "kunit.enable=0" \
-			-m "$(ko kunit)" -R leak,faults -t "$tests" \
+			-m "$(ko kunit)" -R leak,faults -t "$guest_tests" \
 			-- --expect-faults --expect-leak
 		;;
 	kunit-init)
