@@ -1203,7 +1203,7 @@ static void print_json(FILE *o, const struct snap *s)
 
 /* ---- watching ---- */
 
-static struct termios saved_tio;
+static struct termios saved_tio, raw_tio;
 static bool raw_tty, hid_cursor;
 
 static void on_signal(int sig)
@@ -1235,8 +1235,47 @@ static void tty_raw(void)
 	t.c_lflag &= ~(ICANON | ECHO);
 	t.c_cc[VMIN] = 1;
 	t.c_cc[VTIME] = 0;
-	if (!tcsetattr(STDIN_FILENO, TCSANOW, &t))
+	if (!tcsetattr(STDIN_FILENO, TCSANOW, &t)) {
+		raw_tio = t;
 		raw_tty = true;
+	}
+}
+
+/* @str to stdout from a signal handler, as well as it goes */
+static void put_raw(const char *str)
+{
+	ssize_t n = write(STDOUT_FILENO, str, strlen(str));
+
+	(void)n;
+}
+
+/*
+ * ^Z while watching: the terminal as it was while stopped, keys again
+ * once continued (the wait ends, so the screen is redrawn).
+ */
+static void on_tstp(int sig)
+{
+	struct sigaction sa = { .sa_handler = on_tstp };
+	int saved_errno = errno;
+	sigset_t set;
+
+	if (raw_tty)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
+	if (hid_cursor)
+		put_raw("\033[?25h");
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	/* continued */
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+	if (raw_tty)
+		tcsetattr(STDIN_FILENO, TCSANOW, &raw_tio);
+	if (hid_cursor)
+		put_raw("\033[?25l");
+	errno = saved_errno;
 }
 
 /*
@@ -1306,12 +1345,15 @@ static int watch(long interval, long count)
 	size_t len = 0;
 	long i;
 	int ret = 0, c, k;
+	struct sigaction sa = { .sa_handler = on_tstp };
 	FILE *m;
 	time_t t;
 
 	tty_raw();
 	fputs("\033[?25l", stdout);
 	hid_cursor = true;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTSTP, &sa, NULL);
 	for (i = 0; !count || i < count; i++) {
 		ret = take(&s);
 		if (sort_by == S_HIT && want_kernel && !s.has_hits) {
