@@ -48,6 +48,10 @@ setup_deps
 build_selftests
 tests=$(ls "$build"/selftests/*_test)
 nksft=$(echo "$tests" | wc -w)
+# What the guests' /tests get: the kselftests, and tools/magstat, which
+# magalloc_magstat_test runs from beside itself (guest-init runs only the
+# *_test binaries).
+guest_tests="$tests $build/selftests/magstat"
 kunit_py=$LINUX_SRC/tools/testing/kunit/kunit.py
 results=$build/results
 rm -rf "$results"
@@ -154,7 +158,7 @@ for k in $kernels; do
 		# the hostile-free check has a KFENCE object to hand mag_free().
 		# trace: the stock kernels have tracefs (mod/trace.h's events).
 		start "$k" "$image" 300 "kfence.sample_interval=10" -m "$(ko "$k")" \
-			-R stress,trace,ksft -t "$tests" -- "${full_judge[@]}" --expect-trace
+			-R stress,trace,ksft -t "$guest_tests" -- "${full_judge[@]}" --expect-trace
 		;;
 	k612-memless)
 		# What a memoryless node can break is placement and the
@@ -171,14 +175,15 @@ for k in $kernels; do
 		cp "$build/k612/src/samples/magalloc_example.ko" \
 			"$build/k612-stats/demo/magalloc_example_nostats.ko"
 		start "$k" "/boot/vmlinuz-$K612" 300 "nohz_full=3" -m "$(ko k612-stats)" \
-			-d "$build/k612-stats/demo" -L -R stress,isolation,stats \
+			-d "$build/k612-stats/demo" -t "$build/selftests/magstat" \
+			-L -R stress,isolation,stats \
 			-- --expect-stress --expect-isolation --expect-stats
 		;;
 	kunit)
 		module kunit "$kunit_dir"
 		# kasan_multi_shot: the magalloc_kasan suite provokes many
 		start "$k" "$kunit_dir/arch/x86/boot/bzImage" 900 "kasan_multi_shot" \
-			-m "$(ko kunit)" -R stress,ksft -t "$tests" \
+			-m "$(ko kunit)" -R stress,ksft -t "$guest_tests" \
 			-- "${full_judge[@]}" --kunit "$kunit_py"
 		;;
 	kunit-faults)
@@ -189,7 +194,7 @@ for k in $kernels; do
 		# keeps from running at module load.
 		module kunit "$kunit_dir"
 		start "$k" "$kunit_dir/arch/x86/boot/bzImage" 600 "kunit.enable=0" \
-			-m "$(ko kunit)" -R leak,faults -t "$tests" \
+			-m "$(ko kunit)" -R leak,faults -t "$guest_tests" \
 			-- --expect-faults --expect-leak
 		;;
 	kunit-init)

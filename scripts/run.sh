@@ -20,7 +20,7 @@ mkdir -p "$build/demo"
 cp -r "$top/scripts/demo/." "$build/tools/magstat" "$build/tools/magdemo" "$build/demo/"
 args=(-k "/boot/vmlinuz-$K612" -n run
       -m "$build/k612/src/mod/magalloc.ko $build/k612/src/samples/magalloc_example.ko"
-      -t "$(ls "$build"/selftests/*_test)" -d "$build/demo")
+      -t "$(ls "$build"/selftests/*_test) $build/selftests/magstat" -d "$build/demo")
 if [ "${1:-}" = --shell ]; then
 	exec "$top/scripts/guest.sh" "${args[@]}" -M shell -i
 fi

@@ -9,7 +9,8 @@ ls -l /dev/magalloc
 # keeps a working set live; magstat, run meanwhile, shows its heap.
 magdemo -t 4 -n 40000 -k 500 -x 'magstat -u'
 # magdemo closed its heap: none is left.  The kernel's side shows the
-# pools magalloc_example (samples/, loaded at boot) used, with the share of
-# its allocations the per-CPU magazines served (HIT).
+# pools magalloc_example (samples/, loaded at boot) used, with the
+# allocations that missed the per-CPU magazines (MISSES) and the slow
+# paths' depot visits (SLOW).
 magstat -1
 dmesg | grep magalloc
