@@ -135,9 +135,6 @@ struct mag_uspan {
  * @bad_frees: frees refused
  * @bad_requests: ioctls refused for bad arguments
  * @link: in mag_uheaps, for debugfs
- * @bulk_lock: serializes the bulk ioctls' use of @bulk; taken before
- *	@lock, and held while copying from and to userspace
- * @bulk: MAGALLOC_MAX_BULK offsets, the bulk ioctls' kernel copy
  */
 struct mag_uheap {
 	struct mutex lock;	/* see above */
@@ -161,8 +158,6 @@ struct mag_uheap {
 	u64 bad_frees;
 	u64 bad_requests;
 	struct list_head link;
-	struct mutex bulk_lock;	/* see above */
-	u64 *bulk;
 };
 
 static LIST_HEAD(mag_uheaps);
@@ -404,7 +399,6 @@ static struct mag_uheap *uheap_create(void)
 	if (!h)
 		return NULL;
 	mutex_init(&h->lock);
-	mutex_init(&h->bulk_lock);
 	xa_init(&h->pages);
 	for (cls = 0; cls < MAG_NR_CLASSES; cls++) {
 		INIT_LIST_HEAD(&h->partial[cls]);
@@ -413,8 +407,7 @@ static struct mag_uheap *uheap_create(void)
 	h->npages = ((u64)heap_size_mb << 20) >> PAGE_SHIFT;
 	h->cap = (u64)READ_ONCE(heap_cap_mb) << 20;
 	h->spans = kvcalloc(h->npages, sizeof(*h->spans), GFP_KERNEL_ACCOUNT);
-	h->bulk = kvmalloc_array(MAGALLOC_MAX_BULK, sizeof(*h->bulk), GFP_KERNEL_ACCOUNT);
-	if (!h->spans || !h->bulk)
+	if (!h->spans)
 		goto fail;
 	for (o = 0; o <= UH_MAX_ORDER; o++) {
 		h->free_map[o] = bitmap_zalloc(h->npages, GFP_KERNEL_ACCOUNT);
@@ -433,7 +426,6 @@ fail:
 	for (o = 0; o <= UH_MAX_ORDER; o++)
 		bitmap_free(h->free_map[o]);
 	kvfree(h->spans);
-	kvfree(h->bulk);
 	kfree(h);
 	return NULL;
 }
@@ -458,7 +450,6 @@ static void uheap_destroy(struct mag_uheap *h)
 	}
 	xa_destroy(&h->pages);
 	kvfree(h->spans);
-	kvfree(h->bulk);
 	for (o = 0; o <= UH_MAX_ORDER; o++)
 		bitmap_free(h->free_map[o]);
 	mem_cgroup_put(h->memcg);
@@ -628,11 +619,24 @@ static long ioc_free(struct mag_uheap *h, void __user *uarg)
 	return ret;
 }
 
+/*
+ * The bulk ioctls copy the offsets through a buffer of their own (on the
+ * stack up to BULK_ON_STACK entries, else allocated), and copy from and
+ * to userspace holding no lock: a sharer whose copy stalls (a page that
+ * userfaultfd or a slow file must bring in) stalls no one else.  The
+ * struct is written back once, with @done, before FREE_BULK frees
+ * anything: a struct that cannot be written fails with -EFAULT and
+ * nothing freed.
+ */
+#define BULK_ON_STACK	64
+
 static long ioc_bulk(struct mag_uheap *h, void __user *uarg, bool alloc)
 {
+	struct magalloc_bulk __user *ub = uarg;
+	u64 stack_offs[BULK_ON_STACK];
 	struct magalloc_bulk b;
 	u64 __user *uoffs;
-	u64 *offs;
+	u64 *offs = stack_offs;
 	long ret = 0;
 	u32 i;
 
@@ -642,8 +646,13 @@ static long ioc_bulk(struct mag_uheap *h, void __user *uarg, bool alloc)
 	    (alloc ? !b.size || b.size > MAG_MAX_SMALL : b.size))
 		return -EINVAL;
 	uoffs = u64_to_user_ptr(b.offsets);
-	mutex_lock(&h->bulk_lock);
-	offs = h->bulk;
+	if (put_user(0, &ub->done))
+		return -EFAULT;
+	if (b.count > BULK_ON_STACK) {
+		offs = kvmalloc_array(b.count, sizeof(*offs), GFP_KERNEL_ACCOUNT);
+		if (!offs)
+			return -ENOMEM;
+	}
 	if (!alloc && copy_from_user(offs, uoffs, b.count * sizeof(*offs))) {
 		ret = -EFAULT;
 		goto out;
@@ -661,21 +670,22 @@ static long ioc_bulk(struct mag_uheap *h, void __user *uarg, bool alloc)
 		}
 	}
 	mutex_unlock(&h->lock);
-	b.done = i;	/* partial success: done < count */
+	/* partial success: done < count */
 	if (alloc) {
-		if (copy_to_user(uoffs, offs, i * sizeof(*offs)) ||
-		    copy_to_user(uarg, &b, sizeof(b))) {
+		if (copy_to_user(uoffs, offs, i * sizeof(*offs)) || put_user(i, &ub->done)) {
 			mutex_lock(&h->lock);
 			while (i--)
 				uheap_free(h, offs[i]);
 			mutex_unlock(&h->lock);
 			ret = -EFAULT;
 		}
-	} else if (copy_to_user(uarg, &b, sizeof(b))) {
+	} else if (put_user(i, &ub->done)) {
+		/* written a moment ago: another thread changed the mapping */
 		ret = -EFAULT;
 	}
 out:
-	mutex_unlock(&h->bulk_lock);
+	if (offs != stack_offs)
+		kvfree(offs);
 	return ret;
 }
 

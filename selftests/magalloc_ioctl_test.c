@@ -4,6 +4,10 @@
  * kselftests for the /dev/magalloc ioctls: every ioctl's success and error
  * paths, the heap's counters, and the cap.
  */
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -331,6 +335,123 @@ TEST_F(heap, bulk_alloc_efault_on_copy_out)
 	EXPECT_EQ(100, st.frees);
 	EXPECT_EQ(0, st.live_objects);
 	EXPECT_EQ(0, st.charged);
+}
+
+/*
+ * A struct FREE_BULK cannot write back (a read-only page): -EFAULT and
+ * nothing freed, so the caller, who cannot learn @done, loses nothing.
+ */
+TEST_F(heap, free_bulk_efault_frees_nothing)
+{
+	__u64 offs[4];
+	struct magalloc_bulk *b;
+	struct magalloc_stats st;
+	char *page;
+	__u32 done, i;
+
+	ASSERT_EQ(0, mg_bulk(self->h.fd, MAGALLOC_IOC_ALLOC_BULK, 64, offs, 4, &done));
+	ASSERT_EQ(4, done);
+	page = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	b = (struct magalloc_bulk *)page;
+	memset(b, 0, sizeof(*b));
+	b->offsets = (uintptr_t)offs;
+	b->count = 4;
+	ASSERT_EQ(0, mprotect(page, getpagesize(), PROT_READ));
+	EXPECT_EQ(-1, ioctl(self->h.fd, MAGALLOC_IOC_FREE_BULK, b));
+	EXPECT_EQ(EFAULT, errno);
+	ASSERT_EQ(0, mg_stats(self->h.fd, &st));
+	EXPECT_EQ(4, st.live_objects);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(0, mg_free(self->h.fd, offs[i]));
+	munmap(page, getpagesize());
+}
+
+struct stalled_bulk {
+	int fd;
+	__u64 *offs;
+	__u32 count;
+	unsigned long cmd;
+	int done;	/* __atomic_load_n/__atomic_store_n */
+	int ret;
+};
+
+static void *bulk_thread(void *arg)
+{
+	struct stalled_bulk *s = arg;
+	struct magalloc_bulk b = {
+		.size = s->cmd == MAGALLOC_IOC_ALLOC_BULK ? 64 : 0,
+		.offsets = (uintptr_t)s->offs,
+		.count = s->count,
+	};
+
+	s->ret = ioctl(s->fd, s->cmd, &b) ? -errno : (int)b.done;
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * A sharer whose FREE_BULK stalls copying its offsets in (a page
+ * userfaultfd holds back) must not hold up another's bulk call on the
+ * same heap: both once used one buffer under one mutex, held across the
+ * copy.
+ */
+TEST_F(heap, bulk_not_held_up_by_stalled_copy)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_copy cp = { .mode = 0 };
+	struct stalled_bulk a = { .fd = self->h.fd, .count = 1, .cmd = MAGALLOC_IOC_FREE_BULK };
+	struct stalled_bulk b = { .fd = self->h.fd, .count = 4, .cmd = MAGALLOC_IOC_ALLOC_BULK };
+	long page = getpagesize();
+	struct pollfd pfd;
+	struct uffd_msg msg;
+	pthread_t ta, tb;
+	__u64 offs[4], *src;
+	int uffd, i;
+	char *area;
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	if (uffd < 0)
+		SKIP(return, "no userfaultfd (%s)", strerror(errno));
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	area = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	reg.range.start = (uintptr_t)area;
+	reg.range.len = page;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &reg));
+	a.offs = (__u64 *)area;
+	b.offs = offs;
+	ASSERT_EQ(0, pthread_create(&ta, NULL, bulk_thread, &a));
+	/* a's copy of its offsets has faulted and waits on us */
+	pfd.fd = uffd;
+	pfd.events = POLLIN;
+	ASSERT_EQ(1, poll(&pfd, 1, 10000));
+	ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	EXPECT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	ASSERT_EQ(0, pthread_create(&tb, NULL, bulk_thread, &b));
+	for (i = 0; i < 200 && !__atomic_load_n(&b.done, __ATOMIC_ACQUIRE); i++)
+		usleep(10000);
+	EXPECT_TRUE(__atomic_load_n(&b.done, __ATOMIC_ACQUIRE))
+		TH_LOG("ALLOC_BULK waited on a stalled FREE_BULK");
+	/* let a go on, with offset 1: never the start of an object */
+	src = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, src);
+	src[0] = 1;
+	cp.dst = (uintptr_t)area;
+	cp.src = (uintptr_t)src;
+	cp.len = page;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_COPY, &cp));
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	EXPECT_EQ(-EINVAL, a.ret);
+	EXPECT_EQ(4, b.ret);
+	for (i = 0; i < b.ret; i++)
+		EXPECT_EQ(0, mg_free(self->h.fd, offs[i]));
+	munmap(area, page);
+	munmap(src, page);
+	close(uffd);
 }
 
 TEST_F(heap, free_bulk_stops_at_first_bad)

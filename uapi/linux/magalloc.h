@@ -116,6 +116,8 @@ struct magalloc_free {
  *	stops at the heap's cap or when memory runs out and returns 0 if it
  *	allocated at least one object.  FREE_BULK stops at the first bad
  *	offset and fails with -EINVAL; the entries before it are freed.
+ *	Both write @done before anything else: a struct that cannot be
+ *	written fails with -EFAULT, nothing allocated or freed.
  * @reserved: must be zero
  */
 struct magalloc_bulk {
