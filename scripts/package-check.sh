@@ -55,9 +55,14 @@ for p in "${need[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
 	say "installing ${missing[*]}"
-	apt-get update -qq >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		"${missing[@]}" >&2
+	# deps.sh has just updated the lists if they lacked a kernel: update
+	# only if the install fails without it.
+	apt_install() {
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+			install -y -qq --no-install-recommends "$@" >&2
+	}
+	apt_install "${missing[@]}" ||
+		{ apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 && apt_install "${missing[@]}"; }
 fi
 
 version=$(sed -n 's/^PACKAGE_VERSION="*\([^"]*\)"*$/\1/p' "$top/dkms.conf")
@@ -82,7 +87,7 @@ cleanup() {
 		return 0
 	fi
 	say "purging $debs"
-	DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq $debs >&2 || true
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 purge -y -qq $debs >&2 || true
 	[ -n "$group_before" ] || ! getent group magalloc >/dev/null || groupdel magalloc || true
 }
 trap cleanup EXIT
@@ -136,7 +141,7 @@ check "lintian: no error ($(grep -c '^W:' "$pkgdir/lintian.log" || true) warning
 say "apt-get install ${files[*]##*/}"
 installed_pkgs=1
 rc=0
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${files[@]}" \
+DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${files[@]}" \
 	> "$pkgdir/install.log" 2>&1 || rc=$?
 check "apt-get install of the four packages" [ "$rc" = 0 ]
 [ "$rc" = 0 ] || tail -n 30 "$pkgdir/install.log" >&2
