@@ -45,6 +45,7 @@ tally() {
 t=$SECONDS
 vars=$("$top/scripts/deps.sh")
 eval "$vars"
+say "deps.sh: $((SECONDS - t)) s"
 
 # Our own dependencies, in deps.sh's way: one dpkg-query, install only
 # what is missing, apt-get update at most once.  dkms is installed here,
@@ -159,7 +160,10 @@ fi
 say "apt-get install ${files[*]##*/}"
 installed_pkgs=1
 rc=0 t=$SECONDS
-DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${files[@]}" \
+# --reinstall: after a PKG_KEEP=1 run, the same version is installed
+# already, and apt would install nothing.
+DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+	--reinstall "${files[@]}" \
 	> "$pkgdir/install.log" 2>&1 || rc=$?
 [ -z "$noauto" ] || { rm -f /etc/dkms/no-autoinstall; noauto=; }
 check "apt-get install of the four packages ($((SECONDS - t)) s$(sed -n 's/^Building for /: DKMS built for /p' "$pkgdir/install.log"))" [ "$rc" = 0 ]
