@@ -78,7 +78,10 @@ if ! dpkg-query -W -f='${Status}' magalloc-dkms 2>/dev/null | grep -q 'install o
 	echo "package-check: magalloc is in DKMS already (make dkms-install?): make dkms-remove first" >&2
 	exit 2
 fi
-group_before=$(getent group magalloc >/dev/null && echo 1 || true)
+# The group is this script's to delete if it did not exist before, or if
+# a PKG_KEEP=1 run of it made it (that run leaves a mark).
+group_mark=$build/pkg-check-made-group
+group_before=$(getent group magalloc >/dev/null && [ ! -e "$group_mark" ] && echo 1 || true)
 
 # Purge on every way out (unless PKG_KEEP=1), so that the host is left as
 # it was: the packages, their DKMS trees and modules, and the group if
@@ -91,11 +94,13 @@ cleanup() {
 	installed_pkgs=
 	if [ "${PKG_KEEP:-}" = 1 ]; then
 		say "PKG_KEEP=1: leaving $debs installed"
+		[ -n "$group_before" ] || touch "$group_mark"
 		return 0
 	fi
 	say "purging $debs"
 	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 purge -y -qq $debs >&2 || true
 	[ -n "$group_before" ] || ! getent group magalloc >/dev/null || groupdel magalloc || true
+	rm -f "$group_mark"
 }
 trap cleanup EXIT
 
@@ -208,9 +213,12 @@ for kver in "$K612" "$K61"; do
 	st=$(dkms status -m magalloc -v "$version" -k "$kver" 2>/dev/null || true)
 	# magalloc-dkms's postinst (dkms's common.postinst) builds for the
 	# running kernel and the newest one only, when the running kernel
-	# has a /lib/modules directory; for every kernel only when it has
-	# none (as here, a 6.18 host without its modules).  So 6.1 may well
-	# have been left out: build it here, as a user would, always with -k.
+	# has a /lib/modules directory; for every kernel with headers only
+	# on a first install on a host whose running kernel has none (as
+	# here, a 6.18 host without its modules); on a reinstall there, for
+	# the newest kernel only (6.12-rt sorts last); with PKG_QUICK=1 for
+	# none.  So 6.1, or both, may well have been left out: build them
+	# here, as a user would, always with -k.
 	if ! echo "$st" | grep ': installed' >/dev/null; then
 		say "the postinst did not build magalloc for $kver: dkms install -k $kver"
 		[ -n "$(dkms status -m magalloc -v "$version" 2>/dev/null)" ] ||
