@@ -208,6 +208,26 @@ boot() {
 	say "$name: $p passed, $f failed, $s skipped in $((SECONDS - start)) s"
 }
 
+# dkms_install <kernel version>
+# DKMS builds every kernel of a module version in one directory,
+# /var/lib/dkms/magalloc/<version>/build: a kernel package that someone
+# else's apt-get configures meanwhile runs dkms autoinstall there for its
+# own kernel and breaks this build (seen once here).  A failed build is
+# tried once more, after any dpkg run has ended.
+dkms_install() {
+	local kver=$1 log=$pkgdir/dkms-$1.log i
+	dkms install -m magalloc -v "$version" -k "$kver" > "$log" 2>&1 && return 0
+	tail -n 5 "$log" >&2
+	for i in $(seq 150); do
+		pgrep -x dpkg >/dev/null || break
+		sleep 2
+	done
+	say "dkms install -k $kver failed; once more (a kernel package configured meanwhile?)"
+	dkms install -m magalloc -v "$version" -k "$kver" >> "$log" 2>&1 && return 0
+	tail -n 20 "$log" >&2
+	return 1
+}
+
 for kver in "$K612" "$K61"; do
 	case $kver in 6.1.*) name=pkg-k61 ;; *) name=pkg-k612 ;; esac
 	st=$(dkms status -m magalloc -v "$version" -k "$kver" 2>/dev/null || true)
@@ -224,8 +244,7 @@ for kver in "$K612" "$K61"; do
 		[ -n "$(dkms status -m magalloc -v "$version" 2>/dev/null)" ] ||
 			dkms add -m magalloc -v "$version" >> "$pkgdir/dkms-$kver.log" 2>&1 || true
 		t=$SECONDS
-		dkms install -m magalloc -v "$version" -k "$kver" > "$pkgdir/dkms-$kver.log" 2>&1 ||
-			tail -n 20 "$pkgdir/dkms-$kver.log" >&2
+		dkms_install "$kver" || true
 		say "dkms install -k $kver: $((SECONDS - t)) s"
 		st=$(dkms status -m magalloc -v "$version" -k "$kver" 2>/dev/null || true)
 	fi
