@@ -21,6 +21,9 @@
 #                 magalloc_init KUnit suite only
 #   kunit-rt      a debug PREEMPT_RT KUnit kernel with KCSAN (lockdep, no
 #                 KASAN): every KUnit suite, example, stress
+#   pkg           not a kernel: scripts/package-check.sh (PKG_QUICK=1):
+#                 the Debian packages built, lintian, installed, DKMS's
+#                 magalloc.ko booted on stock 6.12 and 6.1, purged
 # Environment: GUEST_APPEND adds to every guest's kernel command line;
 # CHECK_TIMEOUT overrides the per-guest timeout in seconds; CHECK_JOBS is
 # how many guests run at once (2).
@@ -29,7 +32,7 @@ set -euo pipefail
 
 # Also the order guests start in: the longest first, so that the short
 # ones fill the time beside it (see Documentation/testing.rst, Timing).
-all="kunit kunit-faults kunit-rt k612rt k612 k61 kunit-init k612-memless"
+all="kunit kunit-faults kunit-rt pkg k612rt k612 k61 kunit-init k612-memless"
 want=" ${*:-$all} "
 for k in $want; do
 	case " $all " in
@@ -133,13 +136,37 @@ boot_job() {
 	say "$name: done in $wall s"
 }
 
-# start <name> ...: boot_job in the background once a slot is free.
-start() {
+# pkg_job: scripts/package-check.sh as one more line of the table, its
+# checks counted as tests; its log is build/logs/pkg.log.  It installs
+# packages: as another user than root, one skip.
+pkg_job() {
+	local start=$SECONDS tally
+	if [ "$(id -u)" != 0 ]; then
+		echo "  pkg: not root: the package check installs packages (skipped)" > "$results/pkg.report"
+		echo "0 0 1 0" > "$results/pkg"
+		return
+	fi
+	say "package check (scripts/package-check.sh), log in build/logs/pkg.log"
+	tally=$(PKG_QUICK=1 "$top/scripts/package-check.sh" 2> "$build/logs/pkg.log" | tail -n 1) || true
+	grep 'FAIL' "$build/logs/pkg.log" | sed 's/^[= ]*/  pkg: /' > "$results/pkg.report" || true
+	if [[ $tally =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
+		echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]} ${BASH_REMATCH[3]} $((SECONDS - start))" > "$results/pkg"
+	else
+		echo "  pkg: package-check.sh ended without its tally (see build/logs/pkg.log)" >> "$results/pkg.report"
+		echo "0 1 0 $((SECONDS - start))" > "$results/pkg"
+	fi
+	say "pkg: done in $((SECONDS - start)) s"
+}
+
+# start <job> ...: run a job (boot_job, pkg_job) in the background once a
+# slot is free.
+start_job() {
 	while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do
 		wait -n || true
 	done
-	boot_job "$@" &
+	"$@" &
 }
+start() { start_job boot_job "$@"; }
 
 ko() { echo "$build/$1/src/mod/magalloc.ko $build/$1/src/samples/magalloc_example.ko"; }
 # How every boot of the full flow is judged.
@@ -208,6 +235,9 @@ for k in $kernels; do
 		start "$k" "$kunit_dir/arch/x86/boot/bzImage" 600 \
 			"init_on_free=1 init_on_alloc=1 kunit.filter_glob=magalloc_init.*" \
 			-m "$build/kunit/src/mod/magalloc.ko" -c 2 -R none -- --kunit "$kunit_py"
+		;;
+	pkg)
+		start_job pkg_job
 		;;
 	kunit-rt)
 		module kunit-rt "$kunit_rt_dir"
