@@ -151,6 +151,37 @@ TEST_F(map, sigbus_outside_objects)
 	EXPECT_EQ(SIGBUS, probe(b + big + lpages * ps, true));
 }
 
+/*
+ * The rule the documentation states: SIGBUS off the live spans and large
+ * objects, not off the objects.  Every page of a span with one live
+ * object is mapped (zeroed), even pages no object of it covers; when
+ * the span goes, all of them raise SIGBUS.
+ */
+TEST_F(map, span_pages_live_with_the_span)
+{
+	__u64 ps = self->h.q.page_size, off, span, sb = 0;
+	char *b = self->h.base;
+	unsigned int i;
+
+	for (i = 0; i < self->h.q.nr_classes; i++) {
+		sb = self->h.cls[i].span_bytes;
+		if (sb >= 4 * ps && !(sb & (sb - 1)))
+			break;
+	}
+	ASSERT_LT(i, self->h.q.nr_classes) TH_LOG("no class with a span of 4 pages or more");
+	ASSERT_EQ(0, mg_alloc(self->h.fd, self->h.cls[i].size, &off));
+	span = off & ~(sb - 1);
+	/* the span's last page, away from the one object */
+	if (off - span < sb - ps) {
+		EXPECT_EQ(0, probe(b + span + sb - 1, false));
+		EXPECT_EQ(0, b[span + sb - 1]);
+	}
+	EXPECT_EQ(0, probe(b + span, false));
+	ASSERT_EQ(0, mg_free(self->h.fd, off));
+	EXPECT_EQ(SIGBUS, probe(b + span, false));
+	EXPECT_EQ(SIGBUS, probe(b + span + sb - 1, false));
+}
+
 TEST_F(map, sigbus_after_free)
 {
 	__u64 ps = self->h.q.page_size, off, big;

@@ -6,8 +6,8 @@
  * (see struct magalloc_query) that the caller mmap()s, MAP_SHARED, at
  * offset 0.  The ioctls below allocate and free objects inside that range
  * and speak in offsets into it.  Pages are zeroed before userspace first
- * sees them and come in on fault; touching bytes that are not part of an
- * allocated object's pages raises SIGBUS.  The last close() of the heap
+ * sees them and come in on fault; touching a page outside every span or
+ * large object that holds a live object raises SIGBUS.  The last close() of the heap
  * (including copies made by fork() or passed over a UNIX socket) gives
  * everything back.
  *
