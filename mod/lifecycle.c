@@ -225,7 +225,6 @@ static void parked_fn(struct work_struct *w)
 	int node;
 
 	memset(pk, 0, sizeof(*pk));
-	this_cpu_write(parked_pool_objs, 0);
 	mutex_lock(&mag_pools_mutex);
 	list_for_each_entry(pool, &mag_pools, link) {
 		if (!mag_slow_enter())

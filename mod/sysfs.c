@@ -85,11 +85,30 @@ static struct mag_pool *kobj_pool(struct kobject *kobj)
 	return container_of(kobj, struct pool_kobj, kobj)->pool;
 }
 
-/* "<sum> N0=<n> N1=<n>": @field of struct pool_counts, per node. */
+/*
+ * "<sum> <tag><i>=<n> ...": the sum of @v[0..@nr), then each part that is
+ * not zero, as SLUB's per-node ("N") and per-CPU ("C") files print them.
+ */
+static int emit_parts(char *buf, char tag, const unsigned long *v, unsigned int nr)
+{
+	unsigned long sum = 0;
+	unsigned int i;
+	int len;
+
+	for (i = 0; i < nr; i++)
+		sum += v[i];
+	len = sysfs_emit(buf, "%lu", sum);
+	for (i = 0; i < nr; i++)
+		if (v[i])
+			len += sysfs_emit_at(buf, len, " %c%u=%lu", tag, i, v[i]);
+	return len + sysfs_emit_at(buf, len, "\n");
+}
+
+/* @field of struct pool_counts, per node. */
 static ssize_t per_node(struct mag_pool *pool, size_t field, char *buf)
 {
-	unsigned long *v, sum = 0;
 	struct pool_counts pc;
+	unsigned long *v;
 	int node, len;
 
 	v = kcalloc(nr_node_ids, sizeof(*v), GFP_KERNEL);
@@ -98,13 +117,8 @@ static ssize_t per_node(struct mag_pool *pool, size_t field, char *buf)
 	for_each_node(node) {
 		central_counts(pool->central[node], &pc);
 		v[node] = *(unsigned long *)((char *)&pc + field);
-		sum += v[node];
 	}
-	len = sysfs_emit(buf, "%lu", sum);
-	for_each_node(node)
-		if (v[node])
-			len += sysfs_emit_at(buf, len, " N%d=%lu", node, v[node]);
-	len += sysfs_emit_at(buf, len, "\n");
+	len = emit_parts(buf, 'N', v, nr_node_ids);
 	kfree(v);
 	return len;
 }
@@ -167,20 +181,14 @@ static unsigned long cpu_sum(struct mag_pool *pool, size_t field)
  */
 static ssize_t cpu_objects_show(struct kobject *kobj, struct kobj_attribute *a, char *buf)
 {
-	unsigned long *objs, sum = 0;
-	int cpu, len;
+	unsigned long *objs;
+	int len;
 
 	objs = kcalloc(nr_cpu_ids, sizeof(*objs), GFP_KERNEL);
 	if (!objs)
 		return -ENOMEM;
 	mag_measure_pool_parked(kobj_pool(kobj), NULL, objs);
-	for_each_possible_cpu(cpu)
-		sum += objs[cpu];
-	len = sysfs_emit(buf, "%lu", sum);
-	for_each_possible_cpu(cpu)
-		if (objs[cpu])
-			len += sysfs_emit_at(buf, len, " C%d=%lu", cpu, objs[cpu]);
-	len += sysfs_emit_at(buf, len, "\n");
+	len = emit_parts(buf, 'C', objs, nr_cpu_ids);
 	kfree(objs);
 	return len;
 }

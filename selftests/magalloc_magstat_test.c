@@ -28,11 +28,7 @@
 #include "kselftest_harness.h"
 #include "magalloc_test.h"
 
-#define SYS_DIR		"/sys/kernel/magalloc"
-#define ACCT_FILE	"/sys/kernel/debug/magalloc/account"
 #define NOBJS		10000
-/* objects parked in per-CPU magazines may be drained meanwhile (as in magalloc_sysfs_test) */
-#define PARKED(cpus)	((cpus) * 512 + 64)
 /*
  * How long a magstat run may take: a snapshot reads about a thousand
  * sysfs files and has a work item run on each CPU (debugfs parked); on
@@ -402,23 +398,6 @@ static bool hit_counter(void)
 	if (f)
 		fclose(f);
 	return found;
-}
-
-/* A sysfs attribute's first number, or -1. */
-static long long attr(const char *dir, const char *file)
-{
-	char path[256], buf[256];
-	long long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s/%s", SYS_DIR, dir, file);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (fgets(buf, sizeof(buf), f))
-		v = atoll(buf);
-	fclose(f);
-	return v;
 }
 
 FIXTURE(magstat) {

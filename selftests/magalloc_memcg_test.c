@@ -198,7 +198,6 @@ TEST(pages_charged_to_opener_cgroup)
  * mag_alloc() and holds the objects until close) are charged to its
  * cgroup, memory.max refuses them, and the charge goes when they do.
  */
-#define ACCT_FILE	"/sys/kernel/debug/magalloc/account"
 #define CG_ACCT		CG_ROOT "/magalloc_account"
 #define ACCT_HELD	(4UL << 20)
 #define ACCT_ROOM	(8UL << 20)

@@ -16,48 +16,8 @@
 #include "kselftest_harness.h"
 #include "magalloc_test.h"
 
-#define SYS_DIR		"/sys/kernel/magalloc"
 #define SLABINFO	"/proc/magalloc/slabinfo"
-#define ACCT_FILE	"/sys/kernel/debug/magalloc/account"
 #define NOBJS		20000
-/*
- * "objects" counts objects parked in per-CPU magazines too, and the trim
- * may drain them meanwhile: at most cpu_cache_kib (512 KiB) per CPU.
- */
-#define PARKED(cpus)	((cpus) * 512 + 64)
-
-/* The first number in @dir/@file, or -1. */
-static long long attr(const char *dir, const char *file)
-{
-	char path[256], buf[256];
-	FILE *f;
-	long long v = -1;
-
-	snprintf(path, sizeof(path), "%s/%s/%s", SYS_DIR, dir, file);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (fgets(buf, sizeof(buf), f))
-		v = atoll(buf);
-	fclose(f);
-	return v;
-}
-
-/* The whole line of @dir/@file, or "" */
-static void attr_line(const char *dir, const char *file, char *buf, size_t len)
-{
-	char path[256];
-	FILE *f;
-
-	buf[0] = 0;
-	snprintf(path, sizeof(path), "%s/%s/%s", SYS_DIR, dir, file);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	if (!fgets(buf, len, f))
-		buf[0] = 0;
-	fclose(f);
-}
 
 /* A slabinfo row: the 16 fields of version 2.1, or -1 if @name has none. */
 struct row {

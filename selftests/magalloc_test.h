@@ -274,6 +274,43 @@ static inline int heaps_open(void)
 	return n;
 }
 
+/* ---- sysfs ---- */
+
+#define SYS_DIR		"/sys/kernel/magalloc"
+/* debugfs "account": "<size> <count>" allocates, close() frees (memcg.c) */
+#define ACCT_FILE	"/sys/kernel/debug/magalloc/account"
+/*
+ * A pool's "objects" counts objects parked in per-CPU magazines too, and
+ * the trim may drain them meanwhile: at most cpu_cache_kib (512 KiB) per
+ * CPU.
+ */
+#define PARKED(cpus)	((cpus) * 512 + 64)
+
+/* The whole line of SYS_DIR/@dir/@file, or "" */
+static inline void attr_line(const char *dir, const char *file, char *buf, size_t len)
+{
+	char path[512];
+	FILE *f;
+
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "%s/%s/%s", SYS_DIR, dir, file);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (!fgets(buf, len, f))
+		buf[0] = 0;
+	fclose(f);
+}
+
+/* The first number in SYS_DIR/@dir/@file, or -1. */
+static inline long long attr(const char *dir, const char *file)
+{
+	char buf[256];
+
+	attr_line(dir, file, buf, sizeof(buf));
+	return buf[0] ? atoll(buf) : -1;
+}
+
 /* A cap below the default that no other heap of the run has. */
 static inline __u64 tag_cap(unsigned int k)
 {
