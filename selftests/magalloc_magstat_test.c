@@ -35,6 +35,8 @@
  * the KASAN kernel beside another guest one took more than 15 s.
  */
 #define RUN_SECS	60
+/* the harness's bound on a test (30 s by default): three such waits */
+#define TEST_SECS	(3 * RUN_SECS + 10)
 
 /* ---- a JSON parser, strict (RFC 8259), into a tree ---- */
 
@@ -425,7 +427,7 @@ FIXTURE_TEARDOWN(magstat)
  * nodes, the parked table (a row per possible CPU) and the heap opened
  * here; and the objects allocated through "account" in mag-1024.
  */
-TEST_F(magstat, json_snapshot)
+TEST_F_TIMEOUT(magstat, json_snapshot, TEST_SECS)
 {
 	static const char *const args[] = { "--json", "-a", NULL };
 	static const int sizes[] = { 8, 64, 1024, 4096, 32768 };
@@ -509,7 +511,7 @@ TEST_F(magstat, json_snapshot)
 }
 
 /* -s waste: pools in descending order of wasted bytes. */
-TEST_F(magstat, json_sorted)
+TEST_F_TIMEOUT(magstat, json_sorted, TEST_SECS)
 {
 	static const char *const args[] = { "-k", "--json", "-a", "-s", "waste", NULL };
 	long long prev = LLONG_MAX, w;
@@ -536,7 +538,7 @@ TEST_F(magstat, json_sorted)
 }
 
 /* Repeating, one document per line. */
-TEST_F(magstat, json_lines)
+TEST_F_TIMEOUT(magstat, json_lines, TEST_SECS)
 {
 	static const char *const args[] = { "-k", "--json", "-i", "1", "-c", "2", NULL };
 	char *line, *save;
@@ -558,7 +560,7 @@ TEST_F(magstat, json_lines)
  * -w with a pipe for stdout: two plain snapshots, no escape sequence, and
  * it ends by itself.
  */
-TEST_F(magstat, watch_not_a_tty)
+TEST_F_TIMEOUT(magstat, watch_not_a_tty, TEST_SECS)
 {
 	static const char *const args[] = { "-w", "-i", "1", "-c", "2", "-k", "-s", "size", NULL };
 	char *s;
@@ -576,7 +578,7 @@ TEST_F(magstat, watch_not_a_tty)
 }
 
 /* No hit counter, no hit sort; one exported, and it works. */
-TEST_F(magstat, hit_needs_a_counter)
+TEST_F_TIMEOUT(magstat, hit_needs_a_counter, TEST_SECS)
 {
 	static const char *const args[] = { "-k", "-s", "hit", NULL };
 
@@ -631,7 +633,7 @@ static int wait_for(pid_t pid, int *status, int secs)
  * sorts by name at once; "q" ends it with 0, and the terminal is as it
  * was.
  */
-TEST_F(magstat, watch_terminal)
+TEST_F_TIMEOUT(magstat, watch_terminal, TEST_SECS)
 {
 	struct termios before, during, after;
 	char buf[65536] = "", dir[] = "/tmp/magstat-pts.XXXXXX", ptmx[64];
