@@ -50,6 +50,23 @@ static int slabinfo_row(const char *name, struct row *r)
 	return found;
 }
 
+/* nr_node_ids: the highest possible node + 1 (a CPU has magazines for each). */
+static long long nr_node_ids(void)
+{
+	FILE *f = fopen("/sys/devices/system/node/possible", "re");
+	char buf[128] = "0", *p;
+
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			strcpy(buf, "0");
+		fclose(f);
+	}
+	p = strrchr(buf, '-');
+	if (!p || strrchr(buf, ',') > p)
+		p = strrchr(buf, ',');
+	return atoll(p ? p + 1 : buf) + 1;
+}
+
 FIXTURE(sysfs) {
 };
 
@@ -171,7 +188,7 @@ TEST_F(sysfs, objects_follow_allocations)
  */
 TEST_F(sysfs, cpu_objects_name_the_freeing_cpu)
 {
-	long long sum, cpus_sum = 0, here = 0, mag;
+	long long sum, cpus_sum = 0, here = 0, mag, trim, nodes;
 	char line[512], cmd[32], *p;
 	cpu_set_t set, old;
 	int fd, cpu;
@@ -184,13 +201,24 @@ TEST_F(sysfs, cpu_objects_name_the_freeing_cpu)
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	/*
+	 * No periodic trim from here to the reading: a second trim with no
+	 * slow path between would drain this CPU, and a guest its host
+	 * starves can take seconds between two syscalls.  A pass already
+	 * running may still visit, but the frees below take slow paths: it
+	 * cannot drain what they leave.
+	 */
+	trim = param_swap("trim_interval_ms", 0);
+	ASSERT_LE(0, trim);
 	/* allocated and freed (at close) here, more than magazines hold */
 	snprintf(cmd, sizeof(cmd), "1024 %d", 4096);
 	EXPECT_EQ((ssize_t)strlen(cmd), write(fd, cmd, strlen(cmd)));
 	close(fd);
 	attr_line("mag-1024", "cpu_objects", line, sizeof(line));
+	EXPECT_EQ(0, param_swap("trim_interval_ms", trim));
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(old), &old));
 	mag = attr("mag-1024", "magazine_size");
+	nodes = nr_node_ids();
 	sum = atoll(line);
 	for (p = strstr(line, " C"); p; p = strstr(p + 1, " C")) {
 		long long n = atoll(strchr(p, '=') + 1);
@@ -201,7 +229,13 @@ TEST_F(sysfs, cpu_objects_name_the_freeing_cpu)
 	}
 	EXPECT_EQ(sum, cpus_sum) TH_LOG("cpu_objects: %s", line);
 	EXPECT_LE(1, here) TH_LOG("CPU %d freed 4096, cpu_objects: %s", cpu, line);
-	EXPECT_LE(here, 2 * mag) TH_LOG("magazine_size %lld, cpu_objects: %s", mag, line);
+	/*
+	 * Two magazines per node: under KASAN the frees push out of the
+	 * quarantine the objects freed before them, which may be another
+	 * node's (the test before this one's, freed on another CPU).
+	 */
+	EXPECT_LE(here, 2 * mag * nodes)
+		TH_LOG("magazine_size %lld, %lld nodes, cpu_objects: %s", mag, nodes, line);
 }
 
 TEST_HARNESS_MAIN

@@ -311,6 +311,26 @@ static inline long long attr(const char *dir, const char *file)
 	return buf[0] ? atoll(buf) : -1;
 }
 
+/* Sets module parameter @name to @val; returns its old value, or -1. */
+static inline long long param_swap(const char *name, long long val)
+{
+	char path[256], buf[32];
+	long long old = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/magalloc/parameters/%s", name);
+	f = fopen(path, "r+e");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f))
+		old = atoll(buf);
+	rewind(f);
+	fprintf(f, "%lld\n", val);
+	if (fclose(f))
+		old = -1;
+	return old;
+}
+
 /* A cap below the default that no other heap of the run has. */
 static inline __u64 tag_cap(unsigned int k)
 {
