@@ -47,6 +47,9 @@
 #include <linux/magalloc.h>
 
 #include "magalloc.h"
+#ifdef MAG_PRELOAD
+#include "preload.h"
+#endif
 
 #define MAG_DEV		"/dev/magalloc"
 
@@ -1121,3 +1124,118 @@ int mag_lib_stats(struct mag_heap *h, struct mag_lib_stats *st)
 	pthread_mutex_unlock(&registry_lock);
 	return 0;
 }
+
+#ifdef MAG_PRELOAD
+/* ---- fork() for libmagalloc-preload.so (preload.h) ---- */
+
+int mag_snapshot(struct mag_heap *h, struct mag_snapshot *s)
+{
+	size_t page = 1ul << h->page_shift, npages = h->size >> h->page_shift;
+	size_t pg, i, n, a, off, len;
+	unsigned char *want;
+	__u32 *pi, info;
+	ssize_t done;
+
+	s->fd = -1;
+	s->page_info = lib_malloc(h->page_info_bytes);
+	want = lib_calloc(npages, 1);
+	if (!s->page_info || !want)
+		goto fail;
+	pi = s->page_info;
+	for (pg = 0; pg < npages; pg++)
+		pi[pg] = READ_ONCE(h->page_info[pg]);
+	/*
+	 * The pages that may hold bytes of a live object: every object of a
+	 * class starts on a page marked with its class and ends within its
+	 * size of that page's end; a large object's pages are marked.  Stale
+	 * marks of freed spans only cost a refused pwrite().
+	 */
+	for (pg = 0; pg < npages; pg++) {
+		info = pi[pg];
+		if (info - 1 < h->nr_classes)
+			n = (page + h->cls[info].size + page - 1) >> h->page_shift;
+		else if (info & PI_LARGE)
+			n = info & ~PI_LARGE;
+		else
+			n = info & PI_INTERIOR ? 1 : 0;
+		for (i = 0; i < n && pg + i < npages; i++)
+			want[pg + i] = 1;
+	}
+	s->fd = memfd_create("magalloc-fork", MFD_CLOEXEC);
+	if (s->fd < 0 || ftruncate(s->fd, h->size))
+		goto fail;
+	for (pg = 0; pg < npages; pg = a) {
+		while (pg < npages && !want[pg])
+			pg++;
+		for (a = pg; a < npages && want[a]; a++)
+			;
+		off = pg << h->page_shift;
+		len = (a - pg) << h->page_shift;
+		while (len) {
+			/* the kernel copies until a page that is not live */
+			done = pwrite(s->fd, h->base + off, len, off);
+			if (done > 0) {
+				off += done;
+				len -= done;
+				continue;
+			}
+			if (done < 0 && errno == EINTR)
+				continue;
+			if (done < 0 && errno != EFAULT)
+				goto fail;
+			/* not live (freed since its mark): it stays a hole */
+			done = page - (off & (page - 1));
+			off += done;
+			len -= done;
+		}
+	}
+	lib_free(want);
+	return 0;
+fail:
+	lib_free(want);
+	mag_snapshot_drop(s);
+	return -1;
+}
+
+void mag_snapshot_drop(struct mag_snapshot *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	lib_free(s->page_info);
+	s->fd = -1;
+	s->page_info = NULL;
+}
+
+int mag_adopt_snapshot(struct mag_heap *h, struct mag_snapshot *s)
+{
+	struct mag_heap **pp;
+	struct mag_tcache *tc;
+	void *p;
+
+	if (s->fd < 0)
+		return -1;
+	p = mmap(h->base, h->size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, s->fd, 0);
+	close(s->fd);
+	s->fd = -1;
+	if (p == MAP_FAILED)
+		return -1;
+	/* the library's own fork_child() ran: only this thread's cache is left */
+	pthread_mutex_lock(&registry_lock);
+	while ((tc = h->tcaches))
+		tcache_disown(h, tc);
+	for (pp = &heaps; *pp; pp = &(*pp)->next) {
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+	munmap(h->page_info, h->page_info_bytes);
+	h->page_info = s->page_info;
+	s->page_info = NULL;
+	close(h->fd);
+	h->fd = -1;
+	return 0;
+}
+#endif
