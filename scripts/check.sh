@@ -55,6 +55,11 @@ nksft=$(echo "$tests" | wc -w)
 # magalloc_magstat_test runs from beside itself (guest-init runs only the
 # *_test binaries).
 guest_tests="$tests $build/selftests/magstat"
+# The preload step's: the interposer, its kselftest, the programs' scripts;
+# the programs themselves come with their libraries (guest.sh -D).
+preload_files="$build/selftests/lib/libmagalloc-preload.so $build/selftests/preload/magalloc_preload_test
+	$top/scripts/preload/sqlite.sql $top/scripts/preload/workload.pl"
+preload_progs="/usr/bin/sqlite3 /usr/bin/perl"
 kunit_py=$LINUX_SRC/tools/testing/kunit/kunit.py
 results=$build/results
 rm -rf "$results"
@@ -184,8 +189,20 @@ for k in $kernels; do
 		# Debian builds KFENCE (6.12) with sampling off: on here, so
 		# the hostile-free check has a KFENCE object to hand mag_free().
 		# trace: the stock kernels have tracefs (mod/trace.h's events).
+		# preload: libmagalloc-preload.so under sqlite3 and perl
+		# (k612 and k61 only: the interposer is userspace; one
+		# kernel of each ABI era is enough).
+		preload_args=()
+		case $k in
+		k612|k61)
+			preload_args=(-p "$preload_files" -D "$preload_progs")
+			steps=stress,trace,ksft,preload judge=(--expect-preload)
+			;;
+		*) steps=stress,trace,ksft judge=() ;;
+		esac
 		start "$k" "$image" 300 "kfence.sample_interval=10" -m "$(ko "$k")" \
-			-R stress,trace,ksft -t "$guest_tests" -- "${full_judge[@]}" --expect-trace
+			-R "$steps" -t "$guest_tests" "${preload_args[@]}" \
+			-- "${full_judge[@]}" --expect-trace "${judge[@]}"
 		;;
 	k612-memless)
 		# What a memoryless node can break is placement and the
