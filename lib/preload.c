@@ -325,6 +325,8 @@ EXPORT void *realloc(void *p, size_t size)
 	in_lib = false;
 	if (likely(q))
 		return q;
+	if (errno != ENOMEM)
+		return NULL;	/* not an object: left alone */
 	/* the heap has no room: glibc takes the object */
 	INC(sys.refused);
 	INC(sys.mallocs);
