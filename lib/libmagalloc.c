@@ -60,9 +60,6 @@
  * it would recurse into the heap it is setting up.
  */
 #ifdef MAG_PRELOAD
-void *__libc_malloc(size_t size);
-void *__libc_calloc(size_t nmemb, size_t size);
-void __libc_free(void *p);
 #define lib_malloc	__libc_malloc
 #define lib_calloc	__libc_calloc
 #define lib_free	__libc_free
@@ -911,11 +908,12 @@ void *mag_aligned_alloc(struct mag_heap *h, size_t align, size_t size)
 
 int mag_posix_memalign(struct mag_heap *h, void **pp, size_t align, size_t size)
 {
-	int err = errno, ret;
+	int err = errno, ret = EINVAL;
 	void *p;
 
+	/* POSIX's errors are positive */
 	if (!pp || !align || (align & (align - 1)) || align % sizeof(void *))
-		return EINVAL;
+		return ret;
 	p = alloc_aligned(h, align, size);
 	if (!p) {
 		ret = errno;

@@ -51,12 +51,6 @@
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 #define INC(c)		__atomic_fetch_add(&(c), 1, __ATOMIC_RELAXED)
 
-void *__libc_malloc(size_t size);
-void *__libc_calloc(size_t nmemb, size_t size);
-void *__libc_realloc(void *p, size_t size);
-void *__libc_memalign(size_t align, size_t size);
-void __libc_free(void *p);
-
 enum { ST_INIT, ST_OPENING, ST_OPEN, ST_OFF };
 
 static int state;
@@ -66,7 +60,7 @@ static __thread bool in_lib TLS_MODEL;
 static struct mag_snapshot snap = { .fd = -1 };
 static bool print_stats;
 static size_t page_size = 4096;
-static size_t (*libc_usable_size)(void *);
+static size_t (*libc_usable_size)(void *p);
 
 /**
  * struct inherited - a parent's heap, now the child's private copy
@@ -279,7 +273,7 @@ EXPORT void *calloc(size_t nmemb, size_t size)
 EXPORT size_t malloc_usable_size(void *p)
 {
 	struct mag_heap *h = owner(p);
-	size_t (*fn)(void *);
+	size_t (*fn)(void *p);
 
 	if (!p)
 		return 0;
@@ -350,15 +344,20 @@ EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
 	return realloc(p, bytes);
 }
 
+/* POSIX's errors are positive, and errno is not theirs */
 EXPORT int posix_memalign(void **pp, size_t align, size_t size)
 {
+	int err = errno, ret = EINVAL;
 	void *p;
 
 	if (!align || (align & (align - 1)) || align % sizeof(void *))
-		return EINVAL;
+		return ret;
 	p = heap_memalign(align, size);
-	if (!p)
-		return ENOMEM;
+	if (!p) {
+		ret = errno;
+		errno = err;
+		return ret;
+	}
 	*pp = p;
 	return 0;
 }
@@ -432,14 +431,16 @@ __attribute__((destructor)) static void preload_exit(void)
 	st = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
 	if (st == ST_OPEN)
 		mag_lib_stats(heap, &ls);
-	n = snprintf(line, sizeof(line),
-		     "magalloc-preload: pid %d heap %s heap_mallocs %llu heap_frees %llu "
-		     "system_mallocs %llu system_frees %llu refused %llu bad_frees %llu "
-		     "forks %llu shared_forks %llu\n",
-		     (int)getpid(), st == ST_OPEN ? "open" : st == ST_OFF ? "off" : "unopened",
-		     ls.mallocs, ls.frees, sys.mallocs, sys.frees, sys.refused, ls.bad_frees,
-		     sys.forks, sys.shared_forks);
-	if (n > 0)
-		n = write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line));
-	(void)n;
+	n = snprintf(line, sizeof(line), "magalloc-preload: pid %d heap %s",
+		     (int)getpid(), st == ST_OPEN ? "open" : st == ST_OFF ? "off" : "unopened");
+	n += snprintf(line + n, sizeof(line) - n, " heap_mallocs %llu heap_frees %llu",
+		      ls.mallocs, ls.frees);
+	n += snprintf(line + n, sizeof(line) - n, " system_mallocs %llu system_frees %llu",
+		      sys.mallocs, sys.frees);
+	n += snprintf(line + n, sizeof(line) - n, " refused %llu bad_frees %llu",
+		      sys.refused, ls.bad_frees);
+	n += snprintf(line + n, sizeof(line) - n, " forks %llu shared_forks %llu\n",
+		      sys.forks, sys.shared_forks);
+	if (write(STDERR_FILENO, line, strlen(line)) < 0)
+		return;
 }

@@ -17,6 +17,8 @@
 #ifndef MAGALLOC_PRELOAD_H
 #define MAGALLOC_PRELOAD_H
 
+#include <stddef.h>
+
 #include "magalloc.h"
 
 /**
@@ -28,6 +30,17 @@ struct mag_snapshot {
 	int fd;
 	void *page_info;
 };
+
+/*
+ * glibc's allocator under its exported internal names: what the library's
+ * own bookkeeping and the interposer's fallbacks use (never the malloc()
+ * the interposer defines).
+ */
+void *__libc_malloc(size_t size);
+void *__libc_calloc(size_t nmemb, size_t size);
+void *__libc_realloc(void *p, size_t size);
+void *__libc_memalign(size_t align, size_t size);
+void __libc_free(void *p);
 
 int mag_snapshot(struct mag_heap *h, struct mag_snapshot *s);
 void mag_snapshot_drop(struct mag_snapshot *s);

@@ -304,7 +304,7 @@ TEST_F_TIMEOUT(lib, aligned_alloc_every_alignment, 120)
 	void *v;
 
 	for (align = 1; align <= self->q.max_alloc; align *= 2) {
-		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 			a = mag_aligned_alloc(self->h, align, sizes[i]);
 			ASSERT_NE(NULL, a) TH_LOG("align %zu size %zu", align, sizes[i]);
 			v = NULL;
@@ -313,8 +313,8 @@ TEST_F_TIMEOUT(lib, aligned_alloc_every_alignment, 120)
 			b = v;
 			ua = mag_usable_size(self->h, a);
 			ub = mag_usable_size(self->h, b);
-			EXPECT_EQ(0, (uintptr_t)a % align) TH_LOG("align %zu size %zu", align,
-								 sizes[i]);
+			EXPECT_EQ(0, (uintptr_t)a % align)
+				TH_LOG("align %zu size %zu", align, sizes[i]);
 			EXPECT_EQ(0, (uintptr_t)b % align);
 			EXPECT_LE(sizes[i], ua);
 			EXPECT_LE(sizes[i], ub);
@@ -358,7 +358,7 @@ TEST_F(lib, aligned_alloc_bad_alignments)
 	void *v = &v;
 	size_t i;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		errno = 0;
 		EXPECT_EQ(NULL, mag_aligned_alloc(self->h, bad[i], 64));
 		EXPECT_EQ(EINVAL, errno);
