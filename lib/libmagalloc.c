@@ -951,9 +951,9 @@ void *mag_realloc(struct mag_heap *h, void *p, size_t size)
 		return NULL;
 	}
 	/*
-	 * In place while it fits and a new object for @size would not be
-	 * less than half the size: a shrink to a much smaller class or to
-	 * fewer pages moves, to give the rest back.
+	 * In place while it fits and a new object for @size would be more
+	 * than half the size: a shrink to a much smaller class or to fewer
+	 * pages moves, to give the rest back.
 	 */
 	if (size <= old && 2 * usable_for(h, size) > old)
 		return p;

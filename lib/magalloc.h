@@ -143,7 +143,7 @@ void *mag_calloc(struct mag_heap *h, size_t nmemb, size_t size);
  * @size: new size in bytes; 0 frees @p and returns NULL (glibc's rule)
  *
  * The object stays where it is when @size fits in its usable size and a
- * new object for @size would not be less than half as big; otherwise a
+ * new object for @size would be more than half as big; otherwise a
  * new object gets the first min(old usable size, @size) bytes and @p is
  * freed.  A shrink for which no new object can be had stays in place.
  *
