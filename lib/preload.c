@@ -59,6 +59,7 @@ static struct mag_heap *heap;
 static __thread bool in_lib TLS_MODEL;
 static struct mag_snapshot snap = { .fd = -1 };
 static bool print_stats;
+static bool atfork_done;
 static size_t page_size = 4096;
 static size_t (*libc_usable_size)(void *p);
 
@@ -144,10 +145,18 @@ static struct mag_heap *open_heap(void)
 	if (ps > 0)
 		page_size = ps;
 	h = mag_open();
-	/* after the library's: the child's handler runs after its own */
-	if (h && pthread_atfork(fork_prepare, fork_parent, fork_child)) {
-		mag_close(h);
-		h = NULL;
+	/*
+	 * After the library's, so that the child's handler runs after its
+	 * own; once: a fork() child that opens a heap of its own inherited
+	 * the handlers.
+	 */
+	if (h && !atfork_done) {
+		if (pthread_atfork(fork_prepare, fork_parent, fork_child)) {
+			mag_close(h);
+			h = NULL;
+		} else {
+			atfork_done = true;
+		}
 	}
 	in_lib = false;
 	if (!h) {
