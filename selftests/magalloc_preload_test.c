@@ -65,13 +65,16 @@ static void heap_forget(void)
 	heap_hi = 0;
 }
 
-/* The heap's descriptor (the interposer's), or -1. */
-static int heap_fd(void)
+/*
+ * The last descriptor whose target contains @what, or -1; *count (if not
+ * NULL) gets how many there are.
+ */
+static int find_fd(const char *what, int *count)
 {
 	char path[64], target[PATH_MAX];
 	struct dirent *d;
+	int fd = -1, k = 0;
 	DIR *dir;
-	int fd = -1;
 	ssize_t n;
 
 	dir = opendir("/proc/self/fd");
@@ -83,13 +86,30 @@ static int heap_fd(void)
 		if (n <= 0)
 			continue;
 		target[n] = 0;
-		if (!strcmp(target, DEV_PATH)) {
+		if (strstr(target, what)) {
 			fd = atoi(d->d_name);
-			break;
+			k++;
 		}
 	}
 	closedir(dir);
+	if (count)
+		*count = k;
 	return fd;
+}
+
+/* The heap's descriptor (the interposer's), or -1. */
+static int heap_fd(void)
+{
+	return find_fd(DEV_PATH, NULL);
+}
+
+/* Descriptors of the interposer's fork() copies left open (none must be). */
+static int fork_copies_open(void)
+{
+	int k;
+
+	find_fd("magalloc-fork", &k);
+	return k;
 }
 
 static void fill_p(unsigned char *p, size_t len, unsigned int seed)
@@ -440,6 +460,7 @@ TEST(fork_copies_memory)
 		TH_LOG("child's failures (bits): %#x", WEXITSTATUS(status));
 	EXPECT_EQ(3000, filled_p(a, 3000, 5));
 	EXPECT_EQ(100000, filled_p(big, 100000, 7));
+	EXPECT_EQ(0, fork_copies_open());
 	free(a);
 	free(b);
 	free(big);
@@ -451,7 +472,10 @@ TEST(fork_copies_memory)
 	close(go[1]);
 }
 
-/* A child's child: two copies inherited, both usable. */
+/*
+ * A child's child: two copies inherited, both usable; the child, which
+ * opened a heap of its own, made one copy for it and closed it.
+ */
 TEST(fork_twice)
 {
 	unsigned char *a;
@@ -485,7 +509,10 @@ TEST(fork_twice)
 		}
 		if (waitpid(gc, &status, 0) != gc || !WIFEXITED(status))
 			_exit(3);
-		_exit(WEXITSTATUS(status) ? 4 + WEXITSTATUS(status) : 0);
+		/* its own heap's fork handlers ran once: no copy left open */
+		if (fork_copies_open())
+			_exit(4);
+		_exit(WEXITSTATUS(status) ? 8 + WEXITSTATUS(status) : 0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
