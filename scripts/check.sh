@@ -60,6 +60,17 @@ guest_tests="$tests $build/selftests/magstat"
 preload_files="$build/selftests/lib/libmagalloc-preload.so $build/selftests/preload/magalloc_preload_test
 	$top/scripts/preload/sqlite.sql $top/scripts/preload/workload.pl"
 preload_progs="/usr/bin/sqlite3 /usr/bin/perl"
+# What those programs print here, without the interposer: the guest's
+# runs through it must print the same (guest-init, preload_run).
+preload_expect() {
+	local d=$build/preload
+	rm -rf "$d"
+	mkdir -p "$d"
+	(cd "$d" && /usr/bin/sqlite3 -batch :memory: < "$top/scripts/preload/sqlite.sql" \
+		> sqlite3.out 2> sqlite3.err) &&
+	(cd "$d" && /usr/bin/perl "$top/scripts/preload/workload.pl" > perl.out 2> perl.err)
+}
+preload_files+=" $build/preload/sqlite3.out $build/preload/sqlite3.err $build/preload/perl.out $build/preload/perl.err"
 kunit_py=$LINUX_SRC/tools/testing/kunit/kunit.py
 results=$build/results
 rm -rf "$results"
@@ -195,6 +206,10 @@ for k in $kernels; do
 		preload_args=()
 		case $k in
 		k612|k61)
+			if [ -z "${preload_made:-}" ]; then
+				preload_expect || say "preload: sqlite3 or perl failed here (build/preload)"
+				preload_made=1
+			fi
 			preload_args=(-p "$preload_files" -D "$preload_progs")
 			steps=stress,trace,ksft,preload judge=(--expect-preload)
 			;;
