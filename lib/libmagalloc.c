@@ -47,8 +47,27 @@
 #include <linux/magalloc.h>
 
 #include "magalloc.h"
+#ifdef MAG_PRELOAD
+#include "preload.h"
+#endif
 
 #define MAG_DEV		"/dev/magalloc"
+
+/*
+ * The library's own bookkeeping (heaps, thread caches, magazines).  Built
+ * into libmagalloc-preload.so (MAG_PRELOAD), whose malloc() is served by
+ * this library, it comes from glibc's allocator directly: through malloc()
+ * it would recurse into the heap it is setting up.
+ */
+#ifdef MAG_PRELOAD
+#define lib_malloc	__libc_malloc
+#define lib_calloc	__libc_calloc
+#define lib_free	__libc_free
+#else
+#define lib_malloc	malloc
+#define lib_calloc	calloc
+#define lib_free	free
+#endif
 
 /* Objects per refill or drain: about 128 KiB, 4 to 64 objects. */
 #define BATCH_BYTES	(128u << 10)
@@ -127,7 +146,8 @@ struct mag_tcache {
  * @fd: the device file
  * @base: the mapping of the whole range
  * @size: bytes of the range
- * @align: alignment of @base: the largest power-of-two class, or a page
+ * @align: alignment of @base: the largest power of two of the classes and
+ *	of max_alloc, at least a page
  * @page_shift: log2 of the page size
  * @nr_classes: size classes
  * @max_small: largest size served by a class
@@ -318,7 +338,7 @@ static void tcache_prune(void)
 		if (tls_last == tc)
 			tls_last = NULL;
 		/* the heap is gone; nr_mags is not known, objs were freed */
-		free(tc);
+		lib_free(tc);
 	}
 	pthread_setspecific(tc_key, tls_list);
 }
@@ -343,7 +363,7 @@ static struct mag_tcache *tcache_slow(struct mag_heap *h)
 		tls_last = tc;
 		return tc;
 	}
-	tc = calloc(1, sizeof(*tc) + (h->nr_classes + 1) * sizeof(tc->mags[0]));
+	tc = lib_calloc(1, sizeof(*tc) + (h->nr_classes + 1) * sizeof(tc->mags[0]));
 	if (!tc)
 		return NULL;
 	tc->owner = pthread_self();
@@ -383,7 +403,7 @@ static void tcache_disown(struct mag_heap *h, struct mag_tcache *tc)
 	tcache_unlink(h, tc);
 	stats_add(&h->retired, &tc->st);
 	for (cls = 1; cls <= h->nr_classes; cls++) {
-		free(tc->mags[cls].objs);
+		lib_free(tc->mags[cls].objs);
 		tc->mags[cls].objs = NULL;
 		tc->mags[cls].count = 0;
 		tc->mags[cls].cap = 0;
@@ -408,7 +428,7 @@ static void thread_exit(void *arg)
 	pthread_mutex_unlock(&registry_lock);
 	for (tc = tls_list; tc; tc = next) {
 		next = tc->tnext;
-		free(tc);
+		lib_free(tc);
 	}
 	tls_list = NULL;
 	tls_last = NULL;
@@ -447,7 +467,7 @@ static void fork_child(void)
 				continue;
 			}
 			tcache_disown(h, tc);
-			free(tc);
+			lib_free(tc);
 		}
 	}
 	pthread_mutex_unlock(&registry_lock);
@@ -467,8 +487,8 @@ static int setup_classes(struct mag_heap *h, const struct magalloc_query *q,
 {
 	unsigned int cls, i, prev = 0;
 
-	h->cls = calloc(q->nr_classes + 1, sizeof(*h->cls));
-	h->size_class = malloc(q->max_small_size / 8 + 1);
+	h->cls = lib_calloc(q->nr_classes + 1, sizeof(*h->cls));
+	h->size_class = lib_malloc(q->max_small_size / 8 + 1);
 	if (!h->cls || !h->size_class)
 		return -1;
 	for (cls = 1; cls <= q->nr_classes; cls++) {
@@ -502,6 +522,14 @@ static int setup_classes(struct mag_heap *h, const struct magalloc_query *q,
 		if (!(sz & (sz - 1)) && sz > h->align)
 			h->align = sz;
 	}
+	/*
+	 * And to the largest power of two a large object may have (4 MiB):
+	 * the kernel's buddy places a large object of 2^k pages on a 2^k-page
+	 * offset, which mag_aligned_alloc() uses for alignments beyond the
+	 * classes'.  It costs only address space while mapping.
+	 */
+	while (h->align < (1ul << 30) && h->align * 2 <= h->max_alloc)
+		h->align *= 2;
 	cls = 1;
 	for (i = 0; i <= q->max_small_size / 8; i++) {
 		while (h->cls[cls].size < (i ? i * 8 : 1))
@@ -532,7 +560,7 @@ static int query(struct mag_heap *h)
 		errno = EPROTO;
 		return -1;
 	}
-	ct = calloc(q.nr_classes, sizeof(*ct));
+	ct = lib_calloc(q.nr_classes, sizeof(*ct));
 	if (!ct)
 		return -1;
 	q.classes_len = q.nr_classes;
@@ -546,7 +574,7 @@ static int query(struct mag_heap *h)
 	h->max_alloc = q.max_alloc;
 	ret = setup_classes(h, &q, ct);
 out:
-	free(ct);
+	lib_free(ct);
 	return ret;
 }
 
@@ -588,9 +616,9 @@ static void heap_free(struct mag_heap *h)
 		munmap(h->page_info, h->page_info_bytes);
 	if (h->fd >= 0)
 		close(h->fd);
-	free(h->cls);
-	free(h->size_class);
-	free(h);
+	lib_free(h->cls);
+	lib_free(h->size_class);
+	lib_free(h);
 	errno = err;
 }
 
@@ -603,7 +631,7 @@ struct mag_heap *mag_open(void)
 		errno = lib_init_err;
 		return NULL;
 	}
-	h = calloc(1, sizeof(*h));
+	h = lib_calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
 	h->fd = open(MAG_DEV, O_RDWR | O_CLOEXEC);
@@ -719,7 +747,7 @@ static void *refill(struct mag_heap *h, struct mag_tcache *tc, unsigned int cls)
 	unsigned int i, n;
 
 	if (!m->objs) {
-		m->objs = malloc(2 * ci->batch * sizeof(void *));
+		m->objs = lib_malloc(2 * ci->batch * sizeof(void *));
 		if (!m->objs)
 			return alloc_direct(h, ci->size, cls);
 		m->cap = 2 * ci->batch;
@@ -793,6 +821,151 @@ void *mag_calloc(struct mag_heap *h, size_t nmemb, size_t size)
 	return p;
 }
 
+/* The smallest class whose objects are all aligned to @align, 0 if none. */
+static unsigned int aligned_class(struct mag_heap *h, size_t size, size_t align)
+{
+	size_t page = 1ul << h->page_shift;
+	unsigned int cls;
+	__u32 sz;
+
+	if (size > h->max_small)
+		return 0;
+	for (cls = h->size_class[(size + 7) >> 3]; cls <= h->nr_classes; cls++) {
+		sz = h->cls[cls].size;
+		/*
+		 * Spans start on a page: up to a page, a size that is a
+		 * multiple of @align keeps every object aligned.  Beyond,
+		 * only power-of-two sizes are (to their size).
+		 */
+		if (align <= page ? !(sz & (align - 1)) :
+		    !(sz & (sz - 1)) && sz >= align)
+			return cls;
+	}
+	return 0;
+}
+
+/* @align: a power of two; errno EINVAL or ENOMEM on failure */
+static void *alloc_aligned(struct mag_heap *h, size_t align, size_t size)
+{
+	size_t page, bytes, npages;
+	unsigned int cls;
+	void *p;
+
+	if (unlikely(!h)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (align <= 8)
+		return mag_malloc(h, size);
+	cls = aligned_class(h, size, align);
+	if (cls) {
+		p = mag_malloc(h, h->cls[cls].size);
+		if (!p || !((uintptr_t)p & (align - 1)))
+			return p;
+		/* not what the kernel promises: try a large object */
+		mag_free(h, p);
+	}
+	/*
+	 * A large object: page-aligned; beyond a page, 2^k pages that the
+	 * buddy places on a 2^k-page offset of a base aligned as much.
+	 */
+	page = 1ul << h->page_shift;
+	if (size > h->max_alloc || align > h->max_alloc || align > h->align) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	npages = (size + page - 1) >> h->page_shift;
+	if (npages * page <= h->max_small)
+		npages = (h->max_small >> h->page_shift) + 1;
+	if (align > page) {
+		if (npages < align >> h->page_shift)
+			npages = align >> h->page_shift;
+		while (npages & (npages - 1))
+			npages += npages & -npages;
+	}
+	bytes = npages << h->page_shift;
+	if (bytes > h->max_alloc) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p = alloc_direct(h, bytes, 0);
+	if (p && ((uintptr_t)p & (align - 1))) {
+		mag_free(h, p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return p;
+}
+
+void *mag_aligned_alloc(struct mag_heap *h, size_t align, size_t size)
+{
+	if (!align || (align & (align - 1))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return alloc_aligned(h, align, size);
+}
+
+int mag_posix_memalign(struct mag_heap *h, void **pp, size_t align, size_t size)
+{
+	int err = errno, ret = EINVAL;
+	void *p;
+
+	/* POSIX's errors are positive */
+	if (!pp || !align || (align & (align - 1)) || align % sizeof(void *))
+		return ret;
+	p = alloc_aligned(h, align, size);
+	if (!p) {
+		ret = errno;
+		errno = err;
+		return ret;
+	}
+	*pp = p;
+	return 0;
+}
+
+/* The usable size mag_malloc(@size) would give. */
+static size_t usable_for(struct mag_heap *h, size_t size)
+{
+	size_t page = 1ul << h->page_shift;
+
+	if (size <= h->max_small)
+		return h->cls[h->size_class[(size + 7) >> 3]].size;
+	return (size + page - 1) & ~(page - 1);
+}
+
+void *mag_realloc(struct mag_heap *h, void *p, size_t size)
+{
+	size_t old;
+	void *q;
+
+	if (!p)
+		return mag_malloc(h, size);
+	if (!size) {
+		mag_free(h, p);
+		return NULL;
+	}
+	old = mag_usable_size(h, p);
+	if (!old) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/*
+	 * In place while it fits and a new object for @size would be more
+	 * than half the size: a shrink to a much smaller class or to fewer
+	 * pages moves, to give the rest back.
+	 */
+	if (size <= old && 2 * usable_for(h, size) > old)
+		return p;
+	q = mag_malloc(h, size);
+	if (!q)
+		/* a shrink that could not move stays where it is */
+		return size <= old ? p : NULL;
+	memcpy(q, p, size < old ? size : old);
+	mag_free(h, p);
+	return q;
+}
+
 /* ---- free ---- */
 
 /* The magazine is full or not allocated yet; false: free directly. */
@@ -803,7 +976,7 @@ static bool free_slow(struct mag_heap *h, struct mag_tcache *tc, unsigned int cl
 	struct mag_magazine *m = &tc->mags[cls];
 
 	if (!m->objs) {
-		m->objs = malloc(2 * ci->batch * sizeof(void *));
+		m->objs = lib_malloc(2 * ci->batch * sizeof(void *));
 		if (!m->objs)
 			return false;
 		m->cap = 2 * ci->batch;
@@ -949,3 +1122,118 @@ int mag_lib_stats(struct mag_heap *h, struct mag_lib_stats *st)
 	pthread_mutex_unlock(&registry_lock);
 	return 0;
 }
+
+#ifdef MAG_PRELOAD
+/* ---- fork() for libmagalloc-preload.so (preload.h) ---- */
+
+int mag_snapshot(struct mag_heap *h, struct mag_snapshot *s)
+{
+	size_t page = 1ul << h->page_shift, npages = h->size >> h->page_shift;
+	size_t pg, i, n, a, off, len;
+	unsigned char *want;
+	__u32 *pi, info;
+	ssize_t done;
+
+	s->fd = -1;
+	s->page_info = lib_malloc(h->page_info_bytes);
+	want = lib_calloc(npages, 1);
+	if (!s->page_info || !want)
+		goto fail;
+	pi = s->page_info;
+	for (pg = 0; pg < npages; pg++)
+		pi[pg] = READ_ONCE(h->page_info[pg]);
+	/*
+	 * The pages that may hold bytes of a live object: every object of a
+	 * class starts on a page marked with its class and ends within its
+	 * size of that page's end; a large object's pages are marked.  Stale
+	 * marks of freed spans only cost a refused pwrite().
+	 */
+	for (pg = 0; pg < npages; pg++) {
+		info = pi[pg];
+		if (info - 1 < h->nr_classes)
+			n = (page + h->cls[info].size + page - 1) >> h->page_shift;
+		else if (info & PI_LARGE)
+			n = info & ~PI_LARGE;
+		else
+			n = info & PI_INTERIOR ? 1 : 0;
+		for (i = 0; i < n && pg + i < npages; i++)
+			want[pg + i] = 1;
+	}
+	s->fd = memfd_create("magalloc-fork", MFD_CLOEXEC);
+	if (s->fd < 0 || ftruncate(s->fd, h->size))
+		goto fail;
+	for (pg = 0; pg < npages; pg = a) {
+		while (pg < npages && !want[pg])
+			pg++;
+		for (a = pg; a < npages && want[a]; a++)
+			;
+		off = pg << h->page_shift;
+		len = (a - pg) << h->page_shift;
+		while (len) {
+			/* the kernel copies until a page that is not live */
+			done = pwrite(s->fd, h->base + off, len, off);
+			if (done > 0) {
+				off += done;
+				len -= done;
+				continue;
+			}
+			if (done < 0 && errno == EINTR)
+				continue;
+			if (done < 0 && errno != EFAULT)
+				goto fail;
+			/* not live (freed since its mark): it stays a hole */
+			done = page - (off & (page - 1));
+			off += done;
+			len -= done;
+		}
+	}
+	lib_free(want);
+	return 0;
+fail:
+	lib_free(want);
+	mag_snapshot_drop(s);
+	return -1;
+}
+
+void mag_snapshot_drop(struct mag_snapshot *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	lib_free(s->page_info);
+	s->fd = -1;
+	s->page_info = NULL;
+}
+
+int mag_adopt_snapshot(struct mag_heap *h, struct mag_snapshot *s)
+{
+	struct mag_heap **pp;
+	struct mag_tcache *tc;
+	void *p;
+
+	if (s->fd < 0)
+		return -1;
+	p = mmap(h->base, h->size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, s->fd, 0);
+	close(s->fd);
+	s->fd = -1;
+	if (p == MAP_FAILED)
+		return -1;
+	/* the library's own fork_child() ran: only this thread's cache is left */
+	pthread_mutex_lock(&registry_lock);
+	while ((tc = h->tcaches))
+		tcache_disown(h, tc);
+	for (pp = &heaps; *pp; pp = &(*pp)->next) {
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+	munmap(h->page_info, h->page_info_bytes);
+	h->page_info = s->page_info;
+	s->page_info = NULL;
+	close(h->fd);
+	h->fd = -1;
+	return 0;
+}
+#endif

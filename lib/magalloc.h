@@ -15,6 +15,7 @@
  * magazine or a span keeps what its previous owner wrote (as with malloc()).
  * Alignment: 8 bytes; objects whose size is a power of two up to the
  * largest class are aligned to their size; large objects to a page.
+ * mag_aligned_alloc() and mag_posix_memalign() give more.
  * Touching bytes outside the pages of allocated objects raises SIGBUS.
  *
  * Threads: every function may be called from any thread at the same time,
@@ -136,6 +137,56 @@ void *mag_malloc(struct mag_heap *h, size_t size);
 void *mag_calloc(struct mag_heap *h, size_t nmemb, size_t size);
 
 /**
+ * mag_realloc() - resize an object, as realloc() does
+ * @h: the heap
+ * @p: a live object of @h, or NULL (then it is mag_malloc(@h, @size))
+ * @size: new size in bytes; 0 frees @p and returns NULL (glibc's rule)
+ *
+ * The object stays where it is when @size fits in its usable size and a
+ * new object for @size would be more than half as big; otherwise a
+ * new object gets the first min(old usable size, @size) bytes and @p is
+ * freed.  A shrink for which no new object can be had stays in place.
+ *
+ * Return: the object, or NULL with errno set: ENOMEM (no memory for a
+ * larger object: @p is left as it was), EINVAL (@p is not an object of
+ * @h: it is left alone).
+ */
+void *mag_realloc(struct mag_heap *h, void *p, size_t size);
+
+/**
+ * mag_aligned_alloc() - allocate an aligned object, as aligned_alloc() does
+ * @h: the heap
+ * @align: alignment in bytes, a power of two (1 to max_alloc, 4 MiB)
+ * @size: bytes; any value (C17), 0 gives a unique object
+ *
+ * Up to 8 bytes this is mag_malloc().  Otherwise the object comes from the
+ * smallest size class whose objects are all aligned to @align (up to a
+ * page: a size that is a multiple of @align; beyond: a power of two of at
+ * least @align), or, when no class fits, is a large object: page-aligned,
+ * and beyond a page 2^k pages on a 2^k-page boundary, with k the smallest
+ * that holds both @size and @align.  mag_usable_size() and mag_free() work
+ * on it as on any object.
+ *
+ * Return: the object, or NULL with errno set: EINVAL (@align is 0 or not
+ * a power of two, or @h is NULL), ENOMEM (as mag_malloc(), or @align or
+ * the rounded size beyond max_alloc).
+ */
+void *mag_aligned_alloc(struct mag_heap *h, size_t align, size_t size);
+
+/**
+ * mag_posix_memalign() - allocate an aligned object, as posix_memalign()
+ * @h: the heap
+ * @pp: where the object is stored (untouched on failure)
+ * @align: alignment, a power of two and a multiple of sizeof(void *)
+ * @size: bytes
+ *
+ * mag_aligned_alloc() with POSIX's way of failing: errno is not changed.
+ *
+ * Return: 0, EINVAL (@align, or @pp or @h NULL) or ENOMEM.
+ */
+int mag_posix_memalign(struct mag_heap *h, void **pp, size_t align, size_t size);
+
+/**
  * mag_free() - free an object
  * @h: the heap the object came from
  * @p: the object, as mag_malloc() returned it, or NULL (nothing happens)
@@ -152,8 +203,12 @@ void mag_free(struct mag_heap *h, void *p);
  * @h: the heap
  * @p: a live object of @h
  *
- * Return: the object's size class, or its whole pages for a large object;
- * 0 for NULL or a pointer the library does not know.
+ * Every byte of it may be used, as with malloc_usable_size(): the
+ * object's size class, or its whole pages for a large object (whatever
+ * function allocated it).
+ *
+ * Return: that size; 0 for NULL, for a pointer outside the heap and for
+ * one that is not the start of an object as far as the library knows.
  */
 size_t mag_usable_size(struct mag_heap *h, const void *p);
 

@@ -55,6 +55,22 @@ nksft=$(echo "$tests" | wc -w)
 # magalloc_magstat_test runs from beside itself (guest-init runs only the
 # *_test binaries).
 guest_tests="$tests $build/selftests/magstat"
+# The preload step's: the interposer, its kselftest, the programs' scripts;
+# the programs themselves come with their libraries (guest.sh -D).
+preload_files="$build/selftests/lib/libmagalloc-preload.so $build/selftests/preload/magalloc_preload_test
+	$top/scripts/preload/sqlite.sql $top/scripts/preload/workload.pl"
+preload_progs="/usr/bin/sqlite3 /usr/bin/perl"
+# What those programs print here, without the interposer: the guest's
+# runs through it must print the same (guest-init, preload_run).
+preload_expect() {
+	local d=$build/preload
+	rm -rf "$d"
+	mkdir -p "$d"
+	(cd "$d" && /usr/bin/sqlite3 -batch :memory: < "$top/scripts/preload/sqlite.sql" \
+		> sqlite3.out 2> sqlite3.err) &&
+	(cd "$d" && /usr/bin/perl "$top/scripts/preload/workload.pl" > perl.out 2> perl.err)
+}
+preload_files+=" $build/preload/sqlite3.out $build/preload/sqlite3.err $build/preload/perl.out $build/preload/perl.err"
 kunit_py=$LINUX_SRC/tools/testing/kunit/kunit.py
 results=$build/results
 rm -rf "$results"
@@ -184,8 +200,24 @@ for k in $kernels; do
 		# Debian builds KFENCE (6.12) with sampling off: on here, so
 		# the hostile-free check has a KFENCE object to hand mag_free().
 		# trace: the stock kernels have tracefs (mod/trace.h's events).
+		# preload: libmagalloc-preload.so under sqlite3 and perl
+		# (k612 and k61 only: the interposer is userspace; one
+		# kernel of each ABI era is enough).
+		preload_args=()
+		case $k in
+		k612|k61)
+			if [ -z "${preload_made:-}" ]; then
+				preload_expect || say "preload: sqlite3 or perl failed here (build/preload)"
+				preload_made=1
+			fi
+			preload_args=(-p "$preload_files" -D "$preload_progs")
+			steps=stress,trace,ksft,preload judge=(--expect-preload)
+			;;
+		*) steps=stress,trace,ksft judge=() ;;
+		esac
 		start "$k" "$image" 300 "kfence.sample_interval=10" -m "$(ko "$k")" \
-			-R stress,trace,ksft -t "$guest_tests" -- "${full_judge[@]}" --expect-trace
+			-R "$steps" -t "$guest_tests" "${preload_args[@]}" \
+			-- "${full_judge[@]}" --expect-trace "${judge[@]}"
 		;;
 	k612-memless)
 		# What a memoryless node can break is placement and the

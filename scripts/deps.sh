@@ -71,6 +71,8 @@ pkgs=(
 	qemu-system-x86 busybox-static cpio sparse
 	gcc make libc6-dev bc bison flex libelf-dev libssl-dev
 	rsync kmod xz-utils python3 perl
+	# the guest's preload step runs them through libmagalloc-preload.so
+	sqlite3
 )
 
 # One dpkg-query for all of them (one per package costs seconds).

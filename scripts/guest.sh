@@ -6,9 +6,13 @@
 #
 # Usage: scripts/guest.sh -k VMLINUZ -n NAME [-m "a.ko b.ko"] [-t "bin..."]
 #          [-d DIR] [-M mode] [-R steps] [-T timeout] [-a append] [-c cpus]
-#          [-N | -L] [-i] [-I] [-X]
+#          [-N | -L] [-i] [-I] [-X] [-p files] [-D programs]
 #   -m  modules, loaded in this order      -t  test binaries (kselftests)
 #   -d  directory copied to /demo          -M  magtest= mode (check)
+#   -p  files copied to /preload (the preload step's interposer, test and
+#       scripts); the shared libraries the ELF ones need come along
+#   -D  dynamically linked programs (absolute paths), copied to the same
+#       paths with every shared library ldd lists and the dynamic loader
 #   -R  magrun= steps of check mode, e.g. stress,ksft (guest-init's default)
 #   -T  seconds before the guest is killed (300)
 #   -c  vCPUs (4; 2 NUMA nodes when even)  -a  extra kernel command line
@@ -25,8 +29,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kernel= name= mods= tests= demo= mode=check timeout=300 append= cpus=4
-interactive= icount= onenode= memless= steps= cx16=
-while getopts k:n:m:t:d:M:R:T:a:c:NLiIX opt; do
+interactive= icount= onenode= memless= steps= cx16= preload= dynprogs=
+while getopts k:n:m:t:d:M:R:T:a:c:NLiIXp:D: opt; do
 	case $opt in
 	k) kernel=$OPTARG ;;
 	n) name=$OPTARG ;;
@@ -43,6 +47,8 @@ while getopts k:n:m:t:d:M:R:T:a:c:NLiIX opt; do
 	i) interactive=1 ;;
 	I) icount=1; cpus=1 ;;
 	X) cx16=1 ;;
+	p) preload=$OPTARG ;;
+	D) dynprogs=$OPTARG ;;
 	*) exit 2 ;;
 	esac
 done
@@ -62,6 +68,26 @@ for t in $tests; do
 	cp "$t" "$root/tests/"
 done
 [ -z "$demo" ] || cp -r "$demo/." "$root/demo/"
+# What an ELF file needs to run: its shared libraries and the loader, at
+# the paths ldd gives (which the loader searches without a cache).
+copy_libs() {
+	local lib
+	for lib in $(ldd "$1" 2>/dev/null |
+		     sed -n -e 's|.*=> \(/[^ ]*\) (0x.*|\1|p' -e 's|^[[:space:]]*\(/[^ ]*\) (0x.*|\1|p'); do
+		[ -e "$root$lib" ] || install -D -m 755 "$(readlink -f "$lib")" "$root$lib"
+	done
+}
+for f in $dynprogs; do
+	install -D -m 755 "$(readlink -f "$f")" "$root$f"
+	copy_libs "$f"
+done
+if [ -n "$preload" ]; then
+	mkdir -p "$root/preload"
+	for f in $preload; do
+		cp "$f" "$root/preload/"
+		if head -c 4 "$f" | grep -q 'ELF'; then copy_libs "$f"; fi
+	done
+fi
 initrd=$build/initramfs/$name.cpio.gz
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$initrd"
 

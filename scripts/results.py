@@ -3,7 +3,7 @@
 """Judge one guest's console log.
 
 Usage: results.py NAME LOG [--kunit KUNIT_PY] [--expect-ksft N] [--expect-stress]
-                  [--expect-isolation]
+                  [--expect-isolation] [--expect-preload] ...
 
 Counts, for one boot:
   - the boot itself: passes only if the guest reached "@@MAG END" and the
@@ -33,6 +33,12 @@ Counts, for one boot:
   - the MAGALLOC_STATS check ("@@MAG STATS <rc>", the k612-memless
     boot): one test, passes on rc 0; with --expect-stats it must have
     reported;
+  - the preload step ("@@MAG PRELOAD <rc>", stock kernels): one test,
+    passes on rc 0 (sqlite3 and perl print the same through
+    libmagalloc-preload.so as without, the heap serving most of their
+    allocations); "missing" (no interposer or programs in the guest) is a
+    failure; with --expect-preload it must have reported.  The
+    interposer's own kselftest inside it counts as kselftest cases;
   - KUnit cases, parsed by the kernel's own `kunit.py parse` (--kunit);
   - kselftest cases, from each binary's "# Totals:" line; a binary that
     exits non-zero or prints no totals counts as one failure.
@@ -123,6 +129,7 @@ def main():
     ap.add_argument('--expect-faults', action='store_true')
     ap.add_argument('--expect-leak', action='store_true')
     ap.add_argument('--expect-trace', action='store_true')
+    ap.add_argument('--expect-preload', action='store_true')
     args = ap.parse_args()
     t = Tally(args.name)
 
@@ -133,6 +140,7 @@ def main():
     stress_ran, hostile_ran, isolation_ran, faults_ran, leak_ran = 0, 0, 0, 0, 0
     stats_ran = 0
     trace_ran = 0
+    preload_ran = 0
     times = []
     in_leak = False
     for line in lines:
@@ -162,6 +170,13 @@ def main():
             t.check(rc == '0', 'trace: no magalloc events in tracefs, or no example consumer'
                     if rc == 'missing' else
                     'trace: the events did not show every allocation and free (see the log)')
+        elif kind == 'PRELOAD':
+            preload_ran += 1
+            rc = status(rest[0])
+            t.check(rc == '0', 'preload: no interposer, sqlite3 or perl in the guest'
+                    if rc == 'missing' else
+                    'preload: a program printed otherwise through libmagalloc-preload.so, '
+                    'failed, or the heap did not serve it (see the log)')
         elif kind == 'DEBUG':
             t.check(status(rest[0]) == '0',
                     'debug mode: the stress with every pool in debug mode failed (see dmesg)')
@@ -228,6 +243,8 @@ def main():
         t.check(False, 'the hostile-free check never reported')
     if args.expect_trace and not trace_ran:
         t.check(False, 'the tracepoint check never reported')
+    if args.expect_preload and not preload_ran:
+        t.check(False, 'the preload step never reported')
     if args.expect_faults and not faults_ran:
         t.check(False, 'the fault-injection run never reported')
     if args.expect_leak and not leak_ran:

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 /*
  * kselftests for libmagalloc: objects of every size with their contents,
+ * realloc, aligned allocations and usable sizes,
  * the per-thread magazines (hit rate, drains at thread exit, flush), many
  * threads at once, the cap, bad frees, fork, and closing with live and
  * cached objects.
@@ -161,6 +162,263 @@ TEST_F(lib, alignment_and_usable_size)
 	mag_free(self->h, p);
 	EXPECT_EQ(0, mag_usable_size(self->h, NULL));
 	EXPECT_EQ(0, mag_usable_size(self->h, &local));
+}
+
+/*
+ * A pattern that moves with the bytes, not with the address: every byte
+ * of the first 64 KiB, every 61st after (every page), so that a prefix of
+ * a filled object is a filled object.
+ */
+#define FILL_STEP(i)	((i) < (64 << 10) ? 1 : 61)
+
+static void fill_n(unsigned char *p, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += FILL_STEP(i))
+		p[i] = (unsigned char)(i * 131 + seed);
+}
+
+/* How many bytes from the start hold the pattern (@len if all). */
+static size_t filled_n(const unsigned char *p, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += FILL_STEP(i))
+		if (p[i] != (unsigned char)(i * 131 + seed))
+			return i;
+	return len;
+}
+
+/*
+ * mag_realloc(): NULL is malloc, growing past the usable size moves and
+ * keeps the contents, within it stays in place, a small shrink stays, a
+ * large one moves, 0 frees; and in the end nothing is left in the kernel.
+ */
+TEST_F(lib, realloc_grow_shrink_contents)
+{
+	size_t sz, old, u, big = 1 << 20;
+	struct magalloc_stats st;
+	struct mag_lib_stats ls;
+	unsigned char *p, *q;
+
+	p = mag_realloc(self->h, NULL, 100);
+	ASSERT_NE(NULL, p);
+	u = mag_usable_size(self->h, p);
+	ASSERT_LE(100, u);
+	fill_n(p, u, 1);
+	/* in place: up to the usable size, and back down a little */
+	EXPECT_EQ(p, mag_realloc(self->h, p, u));
+	EXPECT_EQ(p, mag_realloc(self->h, p, u - 7));
+	EXPECT_EQ(u, filled_n(p, u, 1));
+	/* every step past the usable size moves, small to large */
+	for (sz = u + 1; sz <= big; sz = sz * 3 / 2 + 1) {
+		old = mag_usable_size(self->h, p);
+		q = mag_realloc(self->h, p, sz);
+		ASSERT_NE(NULL, q);
+		EXPECT_NE(p, q);
+		u = mag_usable_size(self->h, q);
+		ASSERT_LE(sz, u);
+		ASSERT_EQ(old, filled_n(q, old, 1)) TH_LOG("size %zu", sz);
+		fill_n(q, u, 1);
+		p = q;
+	}
+	EXPECT_EQ(0, (uintptr_t)p % self->q.page_size);
+	/* a shrink by a page stays, to a tenth moves to a smaller object */
+	q = mag_realloc(self->h, p, u - self->q.page_size);
+	EXPECT_EQ(p, q);
+	q = mag_realloc(self->h, p, 100);
+	ASSERT_NE(NULL, q);
+	EXPECT_NE(p, q);
+	EXPECT_GT(self->q.page_size, mag_usable_size(self->h, q));
+	EXPECT_EQ(100, filled_n(q, 100, 1));
+	/* a large one shrunk to another large one */
+	p = mag_realloc(self->h, NULL, big);
+	ASSERT_NE(NULL, p);
+	fill_n(p, big, 2);
+	p = mag_realloc(self->h, p, big / 4);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(big / 4, mag_usable_size(self->h, p));
+	EXPECT_EQ(big / 4, filled_n(p, big / 4, 2));
+	/* size 0 frees and returns NULL */
+	EXPECT_EQ(NULL, mag_realloc(self->h, p, 0));
+	EXPECT_EQ(NULL, mag_realloc(self->h, q, 0));
+	mag_thread_flush(self->h);
+	ASSERT_EQ(0, kstats(self->h, &st));
+	EXPECT_EQ(0, st.live_objects);
+	EXPECT_EQ(0, st.bad_frees);
+	ASSERT_EQ(0, mag_lib_stats(self->h, &ls));
+	EXPECT_EQ(0, ls.bad_frees);
+}
+
+/*
+ * A failed mag_realloc() leaves the object as it was: beyond max_alloc,
+ * and at the heap's cap; a pointer the heap does not hold is refused.
+ */
+TEST_F(lib, realloc_failure_keeps_object)
+{
+	struct magalloc_stats st;
+	unsigned char *p;
+	size_t u;
+	int local;
+
+	p = mag_malloc(self->h, 3000);
+	ASSERT_NE(NULL, p);
+	u = mag_usable_size(self->h, p);
+	fill_n(p, u, 3);
+	errno = 0;
+	EXPECT_EQ(NULL, mag_realloc(self->h, p, self->q.max_alloc + 1));
+	EXPECT_EQ(ENOMEM, errno);
+	EXPECT_EQ(u, filled_n(p, u, 3));
+	ASSERT_EQ(0, kstats(self->h, &st));
+	/* the cap at what the heap holds: no room for a larger object */
+	ASSERT_EQ(0, mg_set_cap(mag_fd(self->h), st.charged));
+	errno = 0;
+	EXPECT_EQ(NULL, mag_realloc(self->h, p, 256 << 10));
+	EXPECT_EQ(ENOMEM, errno);
+	EXPECT_EQ(u, mag_usable_size(self->h, p));
+	EXPECT_EQ(u, filled_n(p, u, 3));
+	errno = 0;
+	EXPECT_EQ(NULL, mag_realloc(self->h, &local, 10));
+	EXPECT_EQ(EINVAL, errno);
+	mag_free(self->h, p);
+	mag_thread_flush(self->h);
+	ASSERT_EQ(0, kstats(self->h, &st));
+	EXPECT_EQ(0, st.live_objects);
+	EXPECT_EQ(0, st.bad_frees);
+}
+
+/*
+ * mag_aligned_alloc() and mag_posix_memalign() for every power of two from
+ * 1 byte to max_alloc, small and large sizes: aligned, usable over their
+ * whole usable size (a byte outside the live pages would raise SIGBUS),
+ * apart from each other, and freed for good.
+ */
+TEST_F_TIMEOUT(lib, aligned_alloc_every_alignment, 120)
+{
+	size_t sizes[] = { 0, 1, 100, 4000, 5000, 40000 };
+	size_t align, u, ua, ub, i;
+	struct magalloc_stats st;
+	struct mag_lib_stats ls;
+	unsigned char *a, *b;
+	void *v;
+
+	for (align = 1; align <= self->q.max_alloc; align *= 2) {
+		for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+			a = mag_aligned_alloc(self->h, align, sizes[i]);
+			ASSERT_NE(NULL, a) TH_LOG("align %zu size %zu", align, sizes[i]);
+			v = NULL;
+			ASSERT_EQ(0, mag_posix_memalign(self->h, &v, align < 8 ? 8 : align,
+							sizes[i]));
+			b = v;
+			ua = mag_usable_size(self->h, a);
+			ub = mag_usable_size(self->h, b);
+			EXPECT_EQ(0, (uintptr_t)a % align)
+				TH_LOG("align %zu size %zu", align, sizes[i]);
+			EXPECT_EQ(0, (uintptr_t)b % align);
+			EXPECT_LE(sizes[i], ua);
+			EXPECT_LE(sizes[i], ub);
+			EXPECT_TRUE(a + ua <= b || b + ub <= a);
+			fill_n(a, ua, 4);
+			fill_n(b, ub, 5);
+			EXPECT_EQ(ua, filled_n(a, ua, 4));
+			EXPECT_EQ(ub, filled_n(b, ub, 5));
+			mag_free(self->h, a);
+			mag_free(self->h, b);
+		}
+	}
+	/* a page and beyond, for a small size: an object of exactly align */
+	for (align = self->q.page_size; align <= self->q.max_alloc; align *= 2) {
+		a = mag_aligned_alloc(self->h, align, 10);
+		ASSERT_NE(NULL, a);
+		u = mag_usable_size(self->h, a);
+		EXPECT_EQ(align, u);
+		mag_free(self->h, a);
+	}
+	errno = 0;
+	EXPECT_EQ(NULL, mag_aligned_alloc(self->h, self->q.max_alloc * 2, 8));
+	EXPECT_EQ(ENOMEM, errno);
+	errno = 0;
+	EXPECT_EQ(NULL, mag_aligned_alloc(self->h, 4096, self->q.max_alloc + 1));
+	EXPECT_EQ(ENOMEM, errno);
+	mag_thread_flush(self->h);
+	ASSERT_EQ(0, kstats(self->h, &st));
+	EXPECT_EQ(0, st.live_objects);
+	EXPECT_EQ(0, st.charged);
+	EXPECT_EQ(0, st.bad_frees);
+	ASSERT_EQ(0, mag_lib_stats(self->h, &ls));
+	EXPECT_EQ(0, ls.bad_frees);
+}
+
+/* Alignments C11 and POSIX refuse: EINVAL, nothing allocated. */
+TEST_F(lib, aligned_alloc_bad_alignments)
+{
+	size_t bad[] = { 0, 3, 24, 100, 4097, ((size_t)1 << 63) + 8 };
+	struct magalloc_stats st;
+	void *v = &v;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		errno = 0;
+		EXPECT_EQ(NULL, mag_aligned_alloc(self->h, bad[i], 64));
+		EXPECT_EQ(EINVAL, errno);
+		errno = 1234;
+		EXPECT_EQ(EINVAL, mag_posix_memalign(self->h, &v, bad[i], 64));
+		EXPECT_EQ(1234, errno);
+		EXPECT_EQ(&v, v);
+	}
+	/* a power of two below sizeof(void *): fine for C11, not POSIX */
+	EXPECT_EQ(EINVAL, mag_posix_memalign(self->h, &v, 4, 64));
+	EXPECT_EQ(EINVAL, mag_posix_memalign(self->h, NULL, 64, 64));
+	EXPECT_EQ(EINVAL, mag_posix_memalign(NULL, &v, 64, 64));
+	EXPECT_EQ(&v, v);
+	errno = 1234;
+	EXPECT_EQ(ENOMEM, mag_posix_memalign(self->h, &v, 64, self->q.max_alloc + 1));
+	EXPECT_EQ(1234, errno);
+	EXPECT_EQ(&v, v);
+	ASSERT_EQ(0, kstats(self->h, &st));
+	EXPECT_EQ(0, st.live_objects);
+}
+
+/* mag_usable_size() of an object of every class and of large ones. */
+TEST_F(lib, usable_size_every_object)
+{
+	struct magalloc_class cls[MAX_CLASSES];
+	struct magalloc_query q;
+	size_t ps = self->q.page_size, sz, prev = 0;
+	struct magalloc_stats st;
+	unsigned int i;
+	char *p;
+
+	ASSERT_EQ(0, query(mag_fd(self->h), &q, cls, MAX_CLASSES));
+	ASSERT_GE(MAX_CLASSES, q.nr_classes);
+	for (i = 0; i < q.nr_classes; i++) {
+		p = mag_malloc(self->h, prev + 1);
+		ASSERT_NE(NULL, p);
+		EXPECT_EQ(cls[i].size, mag_usable_size(self->h, p)) TH_LOG("size %zu", prev + 1);
+		p[cls[i].size - 1] = 1;
+		mag_free(self->h, p);
+		p = mag_malloc(self->h, cls[i].size);
+		ASSERT_NE(NULL, p);
+		EXPECT_EQ(cls[i].size, mag_usable_size(self->h, p));
+		mag_free(self->h, p);
+		prev = cls[i].size;
+	}
+	for (sz = q.max_small_size + 1; sz <= q.max_alloc; sz = sz * 2 + 1) {
+		p = mag_malloc(self->h, sz > q.max_alloc ? q.max_alloc : sz);
+		ASSERT_NE(NULL, p);
+		EXPECT_EQ((sz + ps - 1) / ps * ps, mag_usable_size(self->h, p));
+		EXPECT_EQ(0, mag_usable_size(self->h, p + ps));
+		mag_free(self->h, p);
+		EXPECT_EQ(0, mag_usable_size(self->h, p));
+	}
+	p = mag_malloc(self->h, q.max_alloc);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(q.max_alloc, mag_usable_size(self->h, p));
+	mag_free(self->h, p);
+	mag_thread_flush(self->h);
+	ASSERT_EQ(0, kstats(self->h, &st));
+	EXPECT_EQ(0, st.live_objects);
 }
 
 /* Most calls make no system call. */
