@@ -177,7 +177,7 @@ DEFINE_SHOW_ATTRIBUTE(mag_stats);
  * mag_usage() - what magalloc holds, and how often it left its fast paths
  * @u: filled in (see struct mag_usage)
  *
- * For benchmarks (bench/magbench.c) and monitors: a snapshot, each counter
+ * For benchmarks (bench/replay.c) and monitors: a snapshot, each counter
  * read without stopping the CPUs that move it.  Takes mag_pools_mutex: may
  * sleep.
  */

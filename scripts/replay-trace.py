@@ -7,12 +7,14 @@ Usage: replay-trace.py convert LOG OUT.xz   a capture's console log (see
                                            the replay file, xz-compressed
        replay-trace.py info FILE[.xz]      what a replay file holds
 
-The replay file (little-endian; bench/magbench.c reads it, decompressed):
+The replay file (little-endian; bench/replay.c reads it, decompressed):
   header  "MAGREPL1", then u32 ops, u32 ids, u32 cpus, u32 0
   ops     one u32 pair each, in the trace's order:
             id    the object, numbered 0, 1, ... in order of allocation
                   (never reused)
-            info  bit 31: a free (else an allocation); bits 24..30: the CPU
+            info  bit 31: a free (else an allocation); bit 30: the
+                  allocation asked for zeroed memory (__GFP_ZERO in
+                  gfp_flags: kzalloc() and the like); bits 24..29: the CPU
                   the trace saw it on; bits 0..23: the requested size
                   (bytes_req; 0 for a free)
 Conversion: the ftrace text, merged by timestamp across CPUs, is read in
@@ -35,8 +37,9 @@ import sys
 
 MAGIC = b'MAGREPL1'
 EVENT = re.compile(r'\[(\d+)\]\s.*?\s(kmalloc|kfree): .*?ptr=([0-9a-fx]+)'
-                   r'(?: bytes_req=(\d+))?')
+                   r'(?: bytes_req=(\d+) bytes_alloc=\d+ gfp_flags=(\S+))?')
 FREE = 1 << 31
+ZERO = 1 << 30
 SIZE_MASK = (1 << 24) - 1
 
 
@@ -65,6 +68,8 @@ def convert(text):
         if not m:
             continue
         cpu, what, ptr, req = int(m[1]), m[2], int(m[3], 16), m[4]
+        if cpu > 63:
+            sys.exit(f'CPU {cpu}: the replay file has room for 64')
         cpus = max(cpus, cpu + 1)
         if what == 'kmalloc':
             n['kmalloc events'] += 1
@@ -79,7 +84,8 @@ def convert(text):
                 ops.append((live[ptr], FREE | cpu << 24))
             live[ptr] = nid
             sizes[nid] = (size, cpu)
-            ops.append((nid, cpu << 24 | size))
+            zero = ZERO if '__GFP_ZERO' in m[5].split('|') else 0
+            ops.append((nid, zero | cpu << 24 | size))
             nid += 1
         else:
             n['kfree events'] += 1
@@ -117,14 +123,15 @@ def read(path):
 
 def info(ops, ids, cpus):
     size_of, live, peak, peak_at, per_cpu = {}, 0, 0, 0, collections.Counter()
-    hist = collections.Counter()
+    hist, zeroed = collections.Counter(), 0
     for k, (oid, inf) in enumerate(ops):
-        per_cpu[inf >> 24 & 127] += 1
+        per_cpu[inf >> 24 & 63] += 1
         if inf & FREE:
             live -= size_of[oid]
         else:
             size_of[oid] = inf & SIZE_MASK
             hist[size_of[oid]] += 1
+            zeroed += bool(inf & ZERO)
             live += size_of[oid]
             if live > peak:
                 peak, peak_at = live, k
@@ -135,6 +142,7 @@ def info(ops, ids, cpus):
           f'allocations above 32 KiB {ids - len(small)}')
     print(f'mean size {sum(size_of.values()) / ids:.1f} B, '
           f'up to 32 KiB {sum(small) / len(small):.1f} B')
+    print(f'allocations asking for zeroed memory {zeroed}')
     print(f'peak live {peak} B at op {peak_at}')
     print('most frequent sizes: ' + ' '.join(f'{s}:{c}' for s, c in hist.most_common(12)))
 
