@@ -9,9 +9,9 @@
  * the size the trace asked for, known only at run time, and __GFP_ZERO
  * where the trace's call asked for zeroed memory (kzalloc()); both
  * allocators are called through their exported functions (mag_alloc(),
- * mag_free(), and kmalloc() of a size the compiler cannot see, kfree()).  Two sets of operations: "all", and
- * "small", without the objects above 32 KiB (what magalloc's and SLUB's
- * small-object paths serve).  Lines printed:
+ * mag_free(), and kmalloc() of a size the compiler cannot see, kfree()).
+ * Two sets of operations: "all", and "small", without the objects above
+ * 32 KiB (what magalloc's and SLUB's small-object paths serve).  Lines printed:
  *
  *   magbench: trace ops=<n> objects=<n> cpus=<n>
  *   magbench: replay1 kind=<loop|mag|slub> set=<all|small> ops=<n>
@@ -436,9 +436,9 @@ static void bench_replay4(struct trace *t)
 			mag_usage(&u0);
 			ns = replay4(t, kind, s, idx, n);
 			mag_usage(&u1);
-			if (!ns)
+			if (!ns) {
 				best[kind] = 0;
-			else if (pass && ns < best[kind]) {
+			} else if (pass && ns < best[kind]) {
 				best[kind] = ns;
 				if (kind == R_MAG) {
 					slow = u1.slow - u0.slow;

@@ -193,12 +193,17 @@ void mag_usage(struct mag_usage *u)
 	mutex_lock(&mag_pools_mutex);
 	list_for_each_entry(pool, &mag_pools, link) {
 		for_each_node(node) {
-			/* statistics: each written under its own lock or CPU */
+			/* statistics, each written under its central's lock */
 			u->central_locks += data_race(pool->central[node]->locks);
-			for_each_possible_cpu(cpu)
-				if (pool->cpu)
-					u->slow += data_race(per_cpu_ptr(pool->cpu[node],
-									 cpu)->slow);
+			for_each_possible_cpu(cpu) {
+				struct mag_cpu *pc;
+
+				if (!pool->cpu)
+					break;
+				pc = per_cpu_ptr(pool->cpu[node], cpu);
+				/* statistics, each written by its own CPU */
+				u->slow += data_race(pc->slow);
+			}
 		}
 	}
 	mutex_unlock(&mag_pools_mutex);
