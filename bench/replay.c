@@ -20,7 +20,7 @@
  *             held=<bytes> ratio=<held / live> slab=<bytes> pages=<bytes>
  *   magbench: replay4 kind=<mag|slub> set=all cpus=<n> ops=<n>
  *             ns_per_op=<best of 3> slow=<n> locks=<n>
- *   magbench: churn kind=<mag|slub> round=<0..rounds|freed|idle> live=<bytes>
+ *   magbench: churn kind=<mag|slub> round=<start|0..rounds|freed|idle> live=<bytes>
  *             held=<bytes> ratio=<held / live> slab=<bytes> pages=<bytes>
  *
  * replay1 runs every operation in the trace's order on one CPU (a warm-up
@@ -34,11 +34,11 @@
  * operation where the live bytes (bytes requested) peak: held = the
  * growth, since before the pass, of the kernel's slab pages (slab=, from
  * NR_SLAB_*: SLUB's slabs, kmalloc's large objects, and magalloc's
- * metadata, which comes from kmalloc()) plus every page magalloc holds
- * (pages=, mag_usage(): arenas with their headers and free blocks, loose
- * blocks, huge objects; magbench is magalloc's only user).  The kernel folds its per-CPU vmstat
- * deltas lazily: the slab count may lag by up to its threshold per CPU
- * (a few dozen pages).
+ * metadata, which comes from kmalloc()), plus, for magalloc, every page
+ * it holds (pages=, mag_usage(): arenas with their headers and free
+ * blocks, loose blocks, huge objects; magbench is magalloc's only user).
+ * The kernel folds its per-CPU vmstat deltas lazily: the slab count may
+ * lag by up to its threshold per CPU (a few dozen pages).
  *
  * replay4 gives each of the trace's CPUs a kthread on its own CPU, which
  * runs that CPU's operations in order; a free of an object another CPU
@@ -49,7 +49,8 @@
  * allocations of at most 32 KiB (each allocation equally likely), then for
  * @churn_rounds rounds frees and allocates again a tenth of them (indices
  * drawn at random), then frees them all; the footprint after each step,
- * and once more after 5 s idle (round=idle).  SLUB's churn runs first: it
+ * and once more after 5 s idle (round=idle); round=start is what is held
+ * before (for magalloc, what the figures before left it holding).  SLUB's churn runs first: it
  * gives its empty slabs back at once, where magalloc keeps its arenas a
  * while, and SLUB's figures would count none of them anyway.
  */
@@ -131,13 +132,17 @@ static void held_read(struct held *h)
 }
 
 /*
- * Bytes held in @now: the slab pages beyond @base, and every page magalloc
- * holds (magbench is its only user: what it holds beyond the figure's own
- * objects, it holds for nobody).
+ * Bytes @kind holds in @now: the slab pages beyond @base, and for magalloc
+ * every page it holds (magbench is its only user: what it holds beyond the
+ * figure's own objects, it holds for nobody).
  */
-static s64 held_bytes(const struct held *now, const struct held *base)
+static s64 held_bytes(enum rkind kind, const struct held *now, const struct held *base)
 {
-	return ((s64)(now->slab - base->slab) + (s64)now->mag) * (s64)PAGE_SIZE;
+	s64 pages = (s64)(now->slab - base->slab);
+
+	if (kind == R_MAG)
+		pages += now->mag;
+	return pages * (s64)PAGE_SIZE;
 }
 
 /* @num / @den with three decimals, as "x.yyy". */
@@ -148,17 +153,17 @@ static void ratio_str(char *buf, size_t len, s64 num, u64 den)
 	snprintf(buf, len, "%s%lld.%03lld", m < 0 ? "-" : "", abs(m) / 1000, abs(m) % 1000);
 }
 
-static void footprint(const char *what, const char *kind, const char *step,
+static void footprint(const char *what, enum rkind kind, const char *step,
 		      u64 live, const struct held *now, const struct held *base)
 {
-	s64 held = held_bytes(now, base);
+	s64 held = held_bytes(kind, now, base);
 	char r[32];
 
 	ratio_str(r, sizeof(r), held, live);
 	pr_info("%s kind=%s %s live=%llu held=%lld ratio=%s slab=%lld pages=%lld\n",
-		what, kind, step, live, held, r,
+		what, rkind_name[kind], step, live, held, r,
 		(s64)(now->slab - base->slab) * (s64)PAGE_SIZE,
-		(s64)now->mag * (s64)PAGE_SIZE);
+		kind == R_MAG ? (s64)now->mag * (s64)PAGE_SIZE : 0);
 }
 
 /* ---- one stream of operations ---------------------------------------- */
@@ -282,7 +287,7 @@ static void bench_footprint(struct trace *t)
 		if (!replay1(t, kind, &peak))
 			pr_info("footprint kind=%s set=all fail\n", rkind_name[kind]);
 		else
-			footprint("footprint", rkind_name[kind], "set=all", t->peak,
+			footprint("footprint", kind, "set=all", t->peak,
 				  &peak, &base);
 	}
 }
@@ -513,6 +518,8 @@ static void bench_churn(struct trace *t)
 		x = 0x9e3779b97f4a7c15ULL;
 		live = 0;
 		held_read(&base);
+		/* what magalloc holds already, from the figures before */
+		footprint("churn", kind, "round=start", 0, &base, &base);
 		for (id = 0; id < churn_objs; id++) {
 			size[id] = mix[churn_rand(&x) % nmix];
 			obj[id] = churn_alloc(kind, size[id]);
@@ -533,7 +540,7 @@ static void bench_churn(struct trace *t)
 			}
 			held_read(&now);
 			snprintf(step, sizeof(step), "round=%u", round);
-			footprint("churn", rkind_name[kind], step, live, &now, &base);
+			footprint("churn", kind, step, live, &now, &base);
 			cond_resched();
 		}
 		for (id = 0; id < churn_objs; id++) {
@@ -542,11 +549,11 @@ static void bench_churn(struct trace *t)
 		}
 		/* the ratio: held after freeing all, over the last live bytes */
 		held_read(&now);
-		footprint("churn", rkind_name[kind], "round=freed", live, &now, &base);
+		footprint("churn", kind, "round=freed", live, &now, &base);
 		/* and after CHURN_IDLE_MS more, for caches that trim themselves */
 		msleep(CHURN_IDLE_MS);
 		held_read(&now);
-		footprint("churn", rkind_name[kind], "round=idle", live, &now, &base);
+		footprint("churn", kind, "round=idle", live, &now, &base);
 		continue;
 nomem:
 		pr_info("churn kind=%s fail\n", rkind_name[kind]);

@@ -7,7 +7,7 @@
 #   - icount, one vCPU, default (init_on_alloc=1, as Debian boots)
 #   - BENCH_BOOTS (3) plain-TCG boots, 2 vCPUs on one NUMA node: wall-clock
 #     ns (they swing between boots) and the cross-CPU producer/consumer
-#   - BENCH_REPLAY4_BOOTS (1) plain-TCG boots, 4 vCPUs on one node, with
+#   - BENCH_REPLAY4_BOOTS (3) plain-TCG boots, 4 vCPUs on one node, with
 #     magbench.replay_only=1: the trace replayed on 4 CPUs, each running
 #     its own CPU's operations (bench/replay.c)
 # Every boot replays the kmalloc/kfree trace bench/replay-trace.xz (made by
@@ -80,7 +80,7 @@ boot --icount1 bench-icount-ioa1 -I
 for i in $(seq "${BENCH_BOOTS:-3}"); do
 	boot --tcg "bench-tcg-$i" -c 2 -N
 done
-for i in $(seq "${BENCH_REPLAY4_BOOTS:-1}"); do
+for i in $(seq "${BENCH_REPLAY4_BOOTS:-3}"); do
 	boot --replay4 "bench-replay4-$i" -c 4 -N -a magbench.replay_only=1
 done
 

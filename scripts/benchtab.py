@@ -154,7 +154,7 @@ def replay_tables(p, ic, tcg, r4):
 
     p('footprint at the trace\'s peak of live bytes (set all; each allocator\'s first pass,')
     p('before any other figure): held / live, held = growth of slab pages (SLUB\'s slabs and')
-    p('large kmallocs; magalloc\'s kmalloc()ed metadata) + every page magalloc holds:')
+    p('large kmallocs; magalloc\'s kmalloc()ed metadata) + for magalloc every page it holds:')
     for name, figs in (('icount ioa=0', ic[0]), ('icount ioa=1', ic[1])):
         cells = []
         for kind in ('mag', 'slub'):
@@ -171,8 +171,7 @@ def replay_tables(p, ic, tcg, r4):
           for k in ('mag', 'slub')]
     p(f'  TCG boots, median: mag {fmt(fr[0], ".3f")}, SLUB {fmt(fr[1], ".3f")}')
 
-    ncpu = sorted({f.get(('trace', None, None), {}).get('cpus', '?') for f in r4})
-    p(f'replay on {"/".join(ncpu)} CPUs: each of the trace\'s CPUs replays its own operations')
+    p(f'replay on {tr.get("cpus", "?")} CPUs: each of the trace\'s CPUs replays its own operations')
     p('in a kthread on its own vCPU, a free waiting for its allocation on another;')
     p(f'plain TCG, 4 vCPUs, {len(r4)} boot(s), best of 3 per boot, median [min..max];')
     p('ns per operation = wall clock (first start to last end) / operations:')
@@ -190,13 +189,18 @@ def replay_tables(p, ic, tcg, r4):
       f'{spread([r[1] for r in rates], ".0f")}')
 
     rounds = sorted({k[2] for f in ic for k in f
-                     if k[0] == 'churn' and k[2] not in ('freed', 'idle')},
+                     if k[0] == 'churn' and k[2] not in ('start', 'freed', 'idle')},
                     key=int) + ['freed', 'idle']
     p('churn: 10^6 live objects, sizes drawn from the trace\'s allocations up to 32 KiB,')
     p('then rounds that each free and allocate again 10^5 of them (random indices), then')
     p('all freed; held / live after each step (freed: held after freeing all / the last')
     p('live bytes; idle: the same 5 s later); held counted as above (slab growth since')
-    p('before the churn + all magalloc holds); SLUB runs first:')
+    p('before the churn, + for magalloc all it holds); SLUB runs first; magalloc held')
+    before = []
+    for name, figs in (('ioa=0', ic[0]), ('ioa=1', ic[1])):
+        held = kvnum(figs, ('churn', 'mag', 'start'), 'held')
+        before.append(f'{fmt(held and held / 2**20, ".1f")} MiB ({name})')
+    p(', '.join(before) + ' before its churn, from the figures before:')
     head = (f'{"round":>6} | {"live MiB":>8} {"mag":>6} {"SLUB":>6} '
             f'| {"live MiB":>8} {"mag":>6} {"SLUB":>6}')
     p(f'{"":>6} | {"icount ioa=0":<22} | icount ioa=1')
