@@ -243,14 +243,22 @@ static void report(const char *what, const char *name, unsigned int size,
  * @ns: time they took
  * @slow: magalloc's slow-path entries meanwhile
  * @locks: magalloc's central lock entries meanwhile
+ * @busy: if not 0, the CPUs' time summed, less waits (busy_ns_per_op=)
  */
 void magbench_report_kv(const char *what, const char *kind, const char *set,
-			u32 ops, u64 ns, unsigned long slow, unsigned long locks)
+			u32 ops, u64 ns, unsigned long slow, unsigned long locks, u64 busy)
 {
 	u64 hundredths = div64_u64(ns * 100 + ops / 2, max(ops, 1U));
+	u64 busy100 = div64_u64(busy * 100 + ops / 2, max(ops, 1U));
 
-	pr_info("%s kind=%s set=%s ops=%u ns_per_op=%llu.%02llu slow=%lu locks=%lu\n",
-		what, kind, set, ops, hundredths / 100, hundredths % 100, slow, locks);
+	if (busy)
+		pr_info("%s kind=%s set=%s ops=%u ns_per_op=%llu.%02llu slow=%lu locks=%lu busy_ns_per_op=%llu.%02llu\n",
+			what, kind, set, ops, hundredths / 100, hundredths % 100, slow,
+			locks, busy100 / 100, busy100 % 100);
+	else
+		pr_info("%s kind=%s set=%s ops=%u ns_per_op=%llu.%02llu slow=%lu locks=%lu\n",
+			what, kind, set, ops, hundredths / 100, hundredths % 100, slow,
+			locks);
 }
 
 /*

@@ -18,8 +18,8 @@
  *             ns_per_op=<best of 3 passes> slow=<n> locks=<n>
  *   magbench: footprint kind=<mag|slub> set=all live=<bytes>
  *             held=<bytes> ratio=<held / live> slab=<bytes> pages=<bytes>
- *   magbench: replay4 kind=<mag|slub> set=all cpus=<n> ops=<n>
- *             ns_per_op=<best of 3> slow=<n> locks=<n>
+ *   magbench: replay4 kind=<mag|slub> set=all ops=<n>
+ *             ns_per_op=<best of 3> slow=<n> locks=<n> busy_ns_per_op=<n>
  *   magbench: churn kind=<mag|slub> round=<start|0..rounds|freed|idle> live=<bytes>
  *             held=<bytes> ratio=<held / live> slab=<bytes> pages=<bytes>
  *
@@ -43,7 +43,8 @@
  * replay4 gives each of the trace's CPUs a kthread on its own CPU, which
  * runs that CPU's operations in order; a free of an object another CPU
  * allocated waits until the allocation is done (the trace's order allows
- * no deadlock).  Wall clock from the first start to the last end.
+ * no deadlock).  Wall clock from the first start to the last end; and
+ * busy_ns_per_op, the streams' times summed less their waits, per op.
  *
  * The churn allocates @churn_objs objects of sizes drawn from the trace's
  * allocations of at most 32 KiB (each allocation equally likely), then for
@@ -176,6 +177,7 @@ struct stream {
 	struct held *at_peak;	/* sampled after op t->peak_at, if set */
 	int ret;
 	u64 start, end;
+	u64 waited;		/* ns spent waiting for other streams' allocations */
 	/* replay4 */
 	atomic_t *ready;
 	unsigned int nr_threads;
@@ -197,8 +199,15 @@ static noinline int stream_run(struct stream *s)
 			continue;
 		if (info & REC_FREE) {
 			/* acquire: pairs with the allocating stream's release */
-			while (!(p = smp_load_acquire(&t->obj[id])))
-				cpu_relax();
+			p = smp_load_acquire(&t->obj[id]);
+			if (unlikely(!p)) {
+				u64 t0 = ktime_get_ns();
+
+				/* acquire: as above */
+				while (!(p = smp_load_acquire(&t->obj[id])))
+					cpu_relax();
+				s->waited += ktime_get_ns() - t0;
+			}
 			t->obj[id] = NULL;
 			if (s->kind == R_MAG)
 				(mag_free)(p);
@@ -328,7 +337,7 @@ static void bench_replay1(struct trace *t, u32 limit, const char *set)
 			continue;
 		}
 		magbench_report_kv("replay1", rkind_name[kind], set, n, best[kind],
-				   kind == R_MAG ? slow : 0, kind == R_MAG ? locks : 0);
+				   kind == R_MAG ? slow : 0, kind == R_MAG ? locks : 0, 0);
 	}
 }
 
@@ -348,9 +357,12 @@ static int stream_thread(void *arg)
 	return 0;
 }
 
-/* One pass; returns its ns (first start to last end), or 0. */
+/*
+ * One pass; returns its ns (first start to last end), or 0; *@busy: the
+ * streams' ns summed, less their waits.
+ */
 static u64 replay4(struct trace *t, enum rkind kind, struct stream *s, u32 **idx,
-		   u32 *n)
+		   u32 *n, u64 *busy)
 {
 	struct task_struct *task[64];
 	unsigned int cpu = cpumask_first(cpu_online_mask), i, started = 0;
@@ -381,6 +393,7 @@ static u64 replay4(struct trace *t, enum rkind kind, struct stream *s, u32 **idx
 	}
 	for (i = 0; i < started; i++)
 		wake_up_process(task[i]);
+	*busy = 0;
 	for (i = 0; i < started; i++) {
 		wait_for_completion(&s[i].done);
 		kthread_stop(task[i]);
@@ -388,6 +401,7 @@ static u64 replay4(struct trace *t, enum rkind kind, struct stream *s, u32 **idx
 		ret = ret ?: s[i].ret;
 		start = min(start, s[i].start);
 		end = max(end, s[i].end);
+		*busy += s[i].end - s[i].start - s[i].waited;
 	}
 	if (ret) {
 		for (i = 0; i < t->ids; i++) {
@@ -404,7 +418,7 @@ static u64 replay4(struct trace *t, enum rkind kind, struct stream *s, u32 **idx
 
 static void bench_replay4(struct trace *t)
 {
-	u64 ns, best[3] = { 0, U64_MAX, U64_MAX };
+	u64 ns, busy, best[3] = { 0, U64_MAX, U64_MAX }, best_busy[3] = {};
 	unsigned long slow = 0, locks = 0;
 	struct stream *s = NULL;
 	struct mag_usage u0, u1;
@@ -439,12 +453,13 @@ static void bench_replay4(struct trace *t)
 			if (!best[kind])
 				continue;
 			mag_usage(&u0);
-			ns = replay4(t, kind, s, idx, n);
+			ns = replay4(t, kind, s, idx, n, &busy);
 			mag_usage(&u1);
 			if (!ns) {
 				best[kind] = 0;
 			} else if (pass && ns < best[kind]) {
 				best[kind] = ns;
+				best_busy[kind] = busy;
 				if (kind == R_MAG) {
 					slow = u1.slow - u0.slow;
 					locks = u1.central_locks - u0.central_locks;
@@ -459,7 +474,7 @@ out:
 		else
 			magbench_report_kv("replay4", rkind_name[kind], "all", t->ops,
 					   best[kind], kind == R_MAG ? slow : 0,
-					   kind == R_MAG ? locks : 0);
+					   kind == R_MAG ? locks : 0, best_busy[kind]);
 	}
 	for (c = 0; c < t->cpus; c++)
 		kvfree(idx[c]);

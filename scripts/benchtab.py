@@ -179,6 +179,11 @@ def replay_tables(p, ic, tcg, r4):
     rs = [kvnum(f, ('replay4', 'slub', 'all'), 'ns_per_op') for f in r4]
     p(f'  mag  {spread(rm, ".0f")} ns   SLUB {spread(rs, ".0f")} ns   '
       f'mag/SLUB {spread([ratio(a, b) for a, b in zip(rm, rs)], ".2f")}')
+    bm = [kvnum(f, ('replay4', 'mag', 'all'), 'busy_ns_per_op') for f in r4]
+    bs = [kvnum(f, ('replay4', 'slub', 'all'), 'busy_ns_per_op') for f in r4]
+    p('  busy: the four streams\' ns summed, less their waits for other CPUs\' allocations:')
+    p(f'  mag  {spread(bm, ".0f")} ns   SLUB {spread(bs, ".0f")} ns   '
+      f'mag/SLUB {spread([ratio(a, b) for a, b in zip(bm, bs)], ".2f")}')
     rates = []
     for f in r4:
         ops = kvnum(f, ('replay4', 'mag', 'all'), 'ops')

@@ -9,7 +9,8 @@
 # which prints the trace on the console; scripts/replay-trace.py converts
 # it.  The trace differs from run to run (timing, pointers); the committed
 # file is one run's.
-# Usage: scripts/replay-capture.sh [OUT.xz]   (default bench/replay-trace.xz)
+# Usage: scripts/replay-capture.sh [OUT.xz]   (default bench/replay-trace.xz;
+# the conversion's report goes to OUT.txt, bench/replay-trace.txt)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -27,4 +28,5 @@ if grep -a '^overrun: [1-9]' "$log"; then
 	say "the trace buffer overran: raise trace_buf_size"
 	exit 1
 fi
-python3 "$top/scripts/replay-trace.py" convert "$log" "$out"
+# what the conversion dropped and what the file holds, kept beside it
+python3 "$top/scripts/replay-trace.py" convert "$log" "$out" | tee "${out%.xz}.txt"

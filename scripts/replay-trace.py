@@ -123,13 +123,15 @@ def read(path):
 
 def info(ops, ids, cpus):
     size_of, live, peak, peak_at, per_cpu = {}, 0, 0, 0, collections.Counter()
-    hist, zeroed = collections.Counter(), 0
+    hist, zeroed, cpu_of, remote = collections.Counter(), 0, {}, 0
     for k, (oid, inf) in enumerate(ops):
         per_cpu[inf >> 24 & 63] += 1
         if inf & FREE:
             live -= size_of[oid]
+            remote += cpu_of[oid] != inf >> 24 & 63
         else:
             size_of[oid] = inf & SIZE_MASK
+            cpu_of[oid] = inf >> 24 & 63
             hist[size_of[oid]] += 1
             zeroed += bool(inf & ZERO)
             live += size_of[oid]
@@ -142,7 +144,8 @@ def info(ops, ids, cpus):
           f'allocations above 32 KiB {ids - len(small)}')
     print(f'mean size {sum(size_of.values()) / ids:.1f} B, '
           f'up to 32 KiB {sum(small) / len(small):.1f} B')
-    print(f'allocations asking for zeroed memory {zeroed}')
+    print(f'allocations asking for zeroed memory {zeroed}, '
+          f'frees on another CPU than the allocation {remote}')
     print(f'peak live {peak} B at op {peak_at}')
     print('most frequent sizes: ' + ' '.join(f'{s}:{c}' for s, c in hist.most_common(12)))
 
