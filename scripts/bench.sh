@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make bench: build magalloc.ko and magbench.ko (bench/) for stock Debian
-# 6.12 and boot that kernel five times; magbench measures while it loads.
+# 6.12 and boot that kernel eight times (by default); magbench measures while
+# it loads.
 #   - icount, one vCPU, init_on_alloc=0   guest ns = instructions, repeatable
 #   - icount, one vCPU, default (init_on_alloc=1, as Debian boots)
 #   - BENCH_BOOTS (3) plain-TCG boots, 2 vCPUs on one NUMA node: wall-clock
