@@ -179,6 +179,7 @@ struct stream {
 	u64 start, end;
 	u64 waited;		/* ns spent waiting for other streams' allocations */
 	/* replay4 */
+	bool *abort;		/* a stream failed: the others stop waiting */
 	atomic_t *ready;
 	unsigned int nr_threads;
 	struct completion done;
@@ -203,9 +204,16 @@ static noinline int stream_run(struct stream *s)
 			if (unlikely(!p)) {
 				u64 t0 = ktime_get_ns();
 
+				/* one stream allocates before it frees */
+				if (!s->abort)
+					return -EINVAL;
+
 				/* acquire: as above */
-				while (!(p = smp_load_acquire(&t->obj[id])))
+				while (!(p = smp_load_acquire(&t->obj[id]))) {
+					if (READ_ONCE(*s->abort))
+						return -ECANCELED;
 					cpu_relax();
+				}
 				s->waited += ktime_get_ns() - t0;
 			}
 			t->obj[id] = NULL;
@@ -222,8 +230,11 @@ static noinline int stream_run(struct stream *s)
 				p = kmalloc(size, gfp | __GFP_NOWARN);
 			else
 				p = t;
-			if (!p)
+			if (!p) {
+				if (s->abort)
+					WRITE_ONCE(*s->abort, true);
 				return -ENOMEM;
+			}
 			/* release: the object is allocated before a free sees it */
 			smp_store_release(&t->obj[id], p);
 		}
@@ -368,11 +379,13 @@ static u64 replay4(struct trace *t, enum rkind kind, struct stream *s, u32 **idx
 	unsigned int cpu = cpumask_first(cpu_online_mask), i, started = 0;
 	u64 start = U64_MAX, end = 0;
 	atomic_t ready = ATOMIC_INIT(0);
+	bool abort = false;
 	int ret = 0;
 
 	for (i = 0; i < t->cpus; i++) {
 		s[i] = (struct stream){ .t = t, .kind = kind, .idx = idx[i], .n = n[i],
-					.ready = &ready, .nr_threads = t->cpus };
+					.abort = &abort, .ready = &ready,
+					.nr_threads = t->cpus };
 		init_completion(&s[i].done);
 		task[i] = kthread_create_on_cpu(stream_thread, &s[i], cpu, "magbench/r%u");
 		if (IS_ERR(task[i])) {
