@@ -159,6 +159,7 @@ void *mag_central_alloc_one(struct mag_central *c)
 	void *obj = NULL;
 
 	spin_lock_irqsave(&c->lock, flags);
+	c->locks++;
 	mag_fill_locked(c, &obj, 1);
 	spin_unlock_irqrestore(&c->lock, flags);
 	return obj;
@@ -170,6 +171,7 @@ static void central_put(struct mag_central *c, void **objs, unsigned int nr)
 	unsigned long flags;
 
 	spin_lock_irqsave(&c->lock, flags);
+	c->locks++;
 	put_locked(c, objs, nr, true);
 	spin_unlock_irqrestore(&c->lock, flags);
 }
@@ -240,6 +242,7 @@ int mag_central_grow(struct mag_central *c, gfp_t gfp)
 	mag_kasan_poison_free(s->base, nobj * pool->size);
 
 	spin_lock_irqsave(&c->lock, flags);
+	c->locks++;
 	list_add(&s->link, &c->partial);
 	c->nr_spans++;
 	c->nr_free_objs += nobj;

@@ -177,6 +177,9 @@ static inline bool mag_is_sentinel(const struct mag_magazine *m)
  * @node: node
  * @heap: the node's heap
  * @bad_frees: double or foreign frees caught returning to spans
+ * @locks: times an allocation or a free took @lock (magazine refills and
+ *	flushes, objects straight from or to spans, new spans), for
+ *	mag_usage()
  * @dbg_partial: debug spans (debug.c) with free objects
  * @dbg_full: debug spans without
  * @dbg_spans: debug spans held
@@ -204,6 +207,7 @@ struct mag_central {
 	int node;
 	struct mag_heap *heap;
 	unsigned long bad_frees;
+	unsigned long locks;
 	struct list_head dbg_partial;
 	struct list_head dbg_full;
 	unsigned long dbg_spans;
@@ -465,6 +469,8 @@ void *mag_large_alloc_from(struct mag_heap **heaps, size_t size, gfp_t gfp, int 
 void mag_large_free(struct mag_span *s);
 bool mag_huge_free(const void *p);
 size_t mag_huge_size(const void *p);
+unsigned long mag_heap_pages(struct mag_heap *h);
+unsigned long mag_huge_pages(void);
 unsigned int mag_order_of(unsigned int npages);
 
 /* uheap.c */

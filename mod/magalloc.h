@@ -65,6 +65,24 @@ void *mag_cache_alloc(struct mag_cache *cache, gfp_t gfp);
 void mag_cache_free(struct mag_cache *cache, void *obj);
 void mag_cache_destroy(struct mag_cache *cache);
 
+/**
+ * struct mag_usage - what magalloc holds, and how often it left its fast
+ *	paths (mag_usage())
+ * @pages: pages the node heaps hold from the page allocator (arenas, with
+ *	their headers and free blocks, and loose blocks), plus those of live
+ *	huge objects; not memory cgroups' heaps, and not the metadata that
+ *	comes from kmalloc() (span descriptors, magazines)
+ * @slow: slow-path entries, every pool and CPU
+ * @central_locks: times an allocation or a free took a central list's lock
+ */
+struct mag_usage {
+	unsigned long pages;
+	unsigned long slow;
+	unsigned long central_locks;
+};
+
+void mag_usage(struct mag_usage *u);
+
 /* ---- Internals the inline fast paths need (not an interface) ---------- */
 
 /*

@@ -218,6 +218,7 @@ static void *refill(struct mag_cpu *pc, struct mag_central *c,
 	}
 	grow(pc);
 	spin_lock_irqsave(&c->lock, flags);
+	c->locks++;
 	mag_trace(&c->lock, true);
 	m = pc->limit ? mag_depot_get_full(c, pc->limit) : NULL;
 	if (m) {
@@ -405,6 +406,7 @@ static enum mag_flush flush(struct mag_cpu *pc, struct mag_central *c, void *obj
 	if (!pc->limit)
 		return MAG_FLUSH_UNCACHED;
 	spin_lock_irqsave(&c->lock, flags);
+	c->locks++;
 	mag_trace(&c->lock, true);
 	m = *spare ?: mag_depot_get(c, false);
 	if (m) {

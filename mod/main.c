@@ -173,6 +173,43 @@ static int mag_stats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(mag_stats);
 
+/**
+ * mag_usage() - what magalloc holds, and how often it left its fast paths
+ * @u: filled in (see struct mag_usage)
+ *
+ * For benchmarks (bench/replay.c) and monitors: a snapshot, each counter
+ * read without stopping the CPUs that move it.  Takes mag_pools_mutex: may
+ * sleep.
+ */
+void mag_usage(struct mag_usage *u)
+{
+	struct mag_pool *pool;
+	int node, cpu;
+
+	memset(u, 0, sizeof(*u));
+	for_each_node(node)
+		u->pages += mag_heap_pages(mag_heaps[node]);
+	u->pages += mag_huge_pages();
+	mutex_lock(&mag_pools_mutex);
+	list_for_each_entry(pool, &mag_pools, link) {
+		for_each_node(node) {
+			/* statistics, each written under its central's lock */
+			u->central_locks += data_race(pool->central[node]->locks);
+			for_each_possible_cpu(cpu) {
+				struct mag_cpu *pc;
+
+				if (!pool->cpu)
+					break;
+				pc = per_cpu_ptr(pool->cpu[node], cpu);
+				/* statistics, each written by its own CPU */
+				u->slow += data_race(pc->slow);
+			}
+		}
+	}
+	mutex_unlock(&mag_pools_mutex);
+}
+EXPORT_SYMBOL_GPL(mag_usage);
+
 /* Per CPU, the drain and trim work items it ran: isolated CPUs run none. */
 static int mag_visits_show(struct seq_file *m, void *v)
 {

@@ -671,6 +671,40 @@ size_t mag_huge_size(const void *p)
 }
 
 /**
+ * mag_huge_pages() - pages of every live huge object
+ *
+ * Return: the pages huge objects hold, all nodes (a walk of the registry).
+ */
+unsigned long mag_huge_pages(void)
+{
+	unsigned long index, pages = 0;
+	void *v;
+
+	xa_lock_irq(&mag_huge);
+	xa_for_each(&mag_huge, index, v)
+		pages += xa_to_value(v);
+	xa_unlock_irq(&mag_huge);
+	return pages;
+}
+
+/**
+ * mag_heap_pages() - pages a heap holds from the page allocator
+ * @h: the heap
+ *
+ * Return: the pages of its arenas, headers and free blocks included, and
+ * of its loose blocks.
+ */
+unsigned long mag_heap_pages(struct mag_heap *h)
+{
+	unsigned long flags, pages;
+
+	spin_lock_irqsave(&h->lock, flags);
+	pages = (h->nr_arenas << MAG_ARENA_ORDER) + h->loose_pages;
+	spin_unlock_irqrestore(&h->lock, flags);
+	return pages;
+}
+
+/**
  * mag_huge_free() - free a huge object
  * @p: the pointer
  *

@@ -2,16 +2,22 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make bench: build magalloc.ko and magbench.ko (bench/) for stock Debian
-# 6.12 and boot that kernel five times; magbench measures while it loads.
+# 6.12 and boot that kernel eight times (by default); magbench measures while
+# it loads.
 #   - icount, one vCPU, init_on_alloc=0   guest ns = instructions, repeatable
 #   - icount, one vCPU, default (init_on_alloc=1, as Debian boots)
 #   - BENCH_BOOTS (3) plain-TCG boots, 2 vCPUs on one NUMA node: wall-clock
 #     ns (they swing between boots) and the cross-CPU producer/consumer
+#   - BENCH_REPLAY4_BOOTS (3) plain-TCG boots, 4 vCPUs on one node, with
+#     magbench.replay_only=1: the trace replayed on 4 CPUs, each running
+#     its own CPU's operations (bench/replay.c)
+# Every boot replays the kmalloc/kfree trace bench/replay-trace.xz (made by
+# scripts/replay-capture.sh), put in the guest's /demo uncompressed.
 # scripts/benchtab.py turns the logs (build/logs/bench-*.log) into one
 # table, written to build/bench/table.txt and printed.  A guest whose
 # kernel dies before /init runs (a TCG flake, seen once in boot-time code
 # patching) is booted again, up to three times, and noted in the table.
-# Environment: BENCH_BOOTS, BENCH_TIMEOUT (seconds per guest, 600).
+# Environment: BENCH_BOOTS, BENCH_REPLAY4_BOOTS, BENCH_TIMEOUT (seconds per guest, 600).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -33,6 +39,13 @@ make -s -C "$top/lib" OUT="$build/bench/lib" static >&2
 cc -O2 -static -Wall -Wextra -I "$top/lib" -I "$top/uapi" -o "$build/bench/magalloc_ubench" \
 	"$top/bench/ubench.c" "$build/bench/lib/libmagalloc.a" -pthread
 
+# the guest's /demo: bench.sh and the trace
+demo=$build/bench/demo
+rm -rf "$demo"
+mkdir -p "$demo"
+cp "$top"/scripts/demo/* "$demo/"
+xz -dc "$top/bench/replay-trace.xz" > "$demo/replay-trace.bin"
+
 mods="$src/mod/magalloc.ko $src/bench/magbench.ko"
 tab=() fail=0
 # boot <benchtab.py option> <name> [guest.sh options...]
@@ -40,7 +53,7 @@ boot() {
 	local opt=$1 name=$2 rc=0 line
 	shift 2
 	local cmd=(scripts/guest.sh -k "/boot/vmlinuz-$K612" -n "$name" -m "$mods"
-		   -d scripts/demo -t "$build/bench/magalloc_ubench" -M bench
+		   -d "$demo" -t "$build/bench/magalloc_ubench" -M bench
 		   -T "${BENCH_TIMEOUT:-600}" -X "$@")
 	printf -v line '%q ' "${cmd[@]}"
 	local log=$build/logs/$name.log try
@@ -67,6 +80,9 @@ boot --icount0 bench-icount-ioa0 -I -a init_on_alloc=0
 boot --icount1 bench-icount-ioa1 -I
 for i in $(seq "${BENCH_BOOTS:-3}"); do
 	boot --tcg "bench-tcg-$i" -c 2 -N
+done
+for i in $(seq "${BENCH_REPLAY4_BOOTS:-3}"); do
+	boot --replay4 "bench-replay4-$i" -c 4 -N -a magbench.replay_only=1
 done
 
 mkdir -p "$build/bench"

@@ -3,13 +3,15 @@
 """Turn the console logs of `make bench` into one table.
 
 Usage: benchtab.py --icount0 LOG --icount1 LOG --tcg LOG [--tcg LOG ...]
-                   [--command CMD ...] [--note TEXT ...]
+                   [--replay4 LOG ...] [--command CMD ...] [--note TEXT ...]
 
 Reads the "magbench: ..." lines a guest copied between "@@MAG BENCH-BEGIN"
-and "@@MAG BENCH-END" (see bench/magbench.c for their format):
+and "@@MAG BENCH-END" (see bench/main.c for their format):
   --icount0  qemu -icount shift=0, one vCPU, init_on_alloc=0
   --icount1  the same with the kernel's default, init_on_alloc=1
   --tcg      plain TCG with two or more vCPUs, one log per boot
+  --replay4  plain TCG with four vCPUs, magbench.replay_only=1: the trace
+             replayed on 4 CPUs (bench/replay.c), one log per boot
 Per-size targets are judged on the icount figures, where one guest ns is
 one instruction and a boot repeats exactly; the cross-CPU target on the
 per-boot ratios of the TCG boots.  Prints the table on stdout; exits 1 if
@@ -21,6 +23,8 @@ import statistics
 import sys
 
 LINE = re.compile(r'^magbench: (\S+) ?(.*)$')
+# bench/replay.c's lines: key=value fields
+KV = ('trace', 'replay1', 'footprint', 'replay4', 'churn')
 SIZES = [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768]
 
 
@@ -40,6 +44,11 @@ def parse(path):
                     figs['start'] = dict(kv.split('=') for kv in rest.split())
                 elif what == 'done':
                     figs['done'] = True
+                elif what in KV:
+                    kv = dict(f.split('=', 1) for f in rest.split() if '=' in f)
+                    key = (what, kv.get('kind'), kv.get('set') or kv.get('round'))
+                    # a figure that failed or could not run has no numbers
+                    figs[key] = kv if len(kv) > 2 or what == 'trace' else None
                 else:
                     kind, size, val = rest.split()
                     try:
@@ -82,19 +91,153 @@ def verdict(r, limit, below=True):
     return 'PASS' if (r <= limit if below else r >= limit) else 'MISS'
 
 
+def kvnum(figs, key, field):
+    kv = figs.get(key)
+    try:
+        return float(kv[field]) if kv else None
+    except (KeyError, ValueError):
+        return None
+
+
+def per_mop(n, ops):
+    """@n per 10^6 of @ops."""
+    return n / ops * 1e6 if n is not None and ops else None
+
+
+def replay_tables(p, ic, tcg, r4):
+    """The trace's replays, footprints and churn (bench/replay.c)."""
+    tr = ic[0].get(('trace', None, None)) or {}
+    p(f'replay of a kmalloc/kfree trace (bench/replay-trace.xz: {tr.get("ops", "?")} '
+      f'operations, {tr.get("objects", "?")} objects,')
+    p(f'{tr.get("cpus", "?")} CPUs; scripts/replay-capture.sh), in its order on one CPU: '
+      'mag_alloc()/mag_free() and')
+    p('kmalloc()/kfree() as exported calls, sizes known at run time, __GFP_ZERO where')
+    p('the trace asked; per operation, best of 3 passes after a warm-up; loop = the')
+    p('replay without allocator; m/S = (mag - loop) / (SLUB - loop); raw = mag / SLUB.')
+    p('all = every operation; small = without the objects above 32 KiB.')
+    head = (f'{"set":>6} | {"loop":>5} {"mag":>7} {"SLUB":>7} {"m/S":>4} {"raw":>4} '
+            f'| {"loop":>5} {"mag":>7} {"SLUB":>7} {"m/S":>4} {"raw":>4} '
+            f'| {"mag":>6} {"SLUB":>6} {"m/S":>4}')
+    p(f'{"":>6} | {"icount ioa=0, instructions":<32} | {"icount ioa=1, instructions":<32} '
+      f'| TCG ns, median')
+    p(head)
+    p('-' * len(head))
+
+    def per_op(figs, kind, st):
+        return kvnum(figs, ('replay1', kind, st), 'ns_per_op')
+
+    def net(figs, st):
+        lp, m, sl = (per_op(figs, k, st) for k in ('loop', 'mag', 'slub'))
+        return ratio(m - lp, sl - lp) if None not in (lp, m, sl) else None
+
+    for st in ('all', 'small'):
+        cells = []
+        for figs in ic:
+            lp, m, sl = (per_op(figs, k, st) for k in ('loop', 'mag', 'slub'))
+            cells.append(f'{fmt(lp, "5.1f")} {fmt(m, "7.1f")} {fmt(sl, "7.1f")} '
+                         f'{fmt(net(figs, st), "4.2f")} {fmt(ratio(m, sl), "4.2f")}')
+        t = [median(per_op(f, k, st) for f in tcg) for k in ('mag', 'slub')]
+        tr_ = median(net(f, st) for f in tcg)
+        p(f'{st:>6} | {cells[0]} | {cells[1]} | {fmt(t[0], "6.0f")} {fmt(t[1], "6.0f")} '
+          f'{fmt(tr_, "4.2f")}')
+    p('-' * len(head))
+    p('magalloc slow-path entries / central lock entries per 10^6 operations (one CPU):')
+    for name, figs in (('icount ioa=0', ic[0]), ('icount ioa=1', ic[1])):
+        cells = []
+        for st in ('all', 'small'):
+            ops = kvnum(figs, ('replay1', 'mag', st), 'ops')
+            sl = kvnum(figs, ('replay1', 'mag', st), 'slow')
+            lk = kvnum(figs, ('replay1', 'mag', st), 'locks')
+            cells.append(f'{st} {fmt(per_mop(sl, ops), ".0f")} / '
+                         f'{fmt(per_mop(lk, ops), ".0f")}')
+        p(f'  {name}: ' + ', '.join(cells))
+
+    p('footprint at the trace\'s peak of live bytes (set all; each allocator\'s first pass,')
+    p('before any other figure): held / live, held = growth of slab pages (SLUB\'s slabs and')
+    p('large kmallocs; magalloc\'s kmalloc()ed metadata) + for magalloc every page it holds:')
+    for name, figs in (('icount ioa=0', ic[0]), ('icount ioa=1', ic[1])):
+        cells = []
+        for kind in ('mag', 'slub'):
+            kv = figs.get(('footprint', kind, 'all'))
+            if not kv:
+                cells.append(f'{kind} -')
+                continue
+            cells.append(f'{"SLUB" if kind == "slub" else kind} {float(kv["ratio"]):.3f} '
+                         f'({int(kv["held"]) // 1024} KiB = slab {int(kv["slab"]) // 1024} '
+                         f'+ pages {int(kv["pages"]) // 1024})')
+        live = kvnum(figs, ('footprint', 'mag', 'all'), 'live')
+        p(f'  {name}: live {fmt(live and live / 1024, ".0f")} KiB; ' + '; '.join(cells))
+    fr = [median(kvnum(f, ('footprint', k, 'all'), 'ratio') for f in tcg + r4)
+          for k in ('mag', 'slub')]
+    p(f'  TCG boots, median: mag {fmt(fr[0], ".3f")}, SLUB {fmt(fr[1], ".3f")}')
+
+    p(f'replay on {tr.get("cpus", "?")} CPUs: each of the trace\'s CPUs replays its own operations')
+    p('in a kthread on its own vCPU, a free waiting for its allocation on another;')
+    p(f'plain TCG, 4 vCPUs, {len(r4)} boot(s), best of 3 per boot, median [min..max];')
+    p('ns per operation = wall clock (first start to last end) / operations:')
+    rm = [kvnum(f, ('replay4', 'mag', 'all'), 'ns_per_op') for f in r4]
+    rs = [kvnum(f, ('replay4', 'slub', 'all'), 'ns_per_op') for f in r4]
+    p(f'  mag  {spread(rm, ".0f")} ns   SLUB {spread(rs, ".0f")} ns   '
+      f'mag/SLUB {spread([ratio(a, b) for a, b in zip(rm, rs)], ".2f")}')
+    bm = [kvnum(f, ('replay4', 'mag', 'all'), 'busy_ns_per_op') for f in r4]
+    bs = [kvnum(f, ('replay4', 'slub', 'all'), 'busy_ns_per_op') for f in r4]
+    p('  busy: the four streams\' ns summed, less their waits for other CPUs\' allocations:')
+    p(f'  mag  {spread(bm, ".0f")} ns   SLUB {spread(bs, ".0f")} ns   '
+      f'mag/SLUB {spread([ratio(a, b) for a, b in zip(bm, bs)], ".2f")}')
+    rates = []
+    for f in r4:
+        ops = kvnum(f, ('replay4', 'mag', 'all'), 'ops')
+        rates.append([per_mop(kvnum(f, ('replay4', 'mag', 'all'), k), ops)
+                      for k in ('slow', 'locks')])
+    p(f'  magalloc per 10^6 operations: slow-path entries '
+      f'{spread([r[0] for r in rates], ".0f")}, central lock entries '
+      f'{spread([r[1] for r in rates], ".0f")}')
+
+    rounds = sorted({k[2] for f in ic for k in f
+                     if k[0] == 'churn' and k[2] not in ('start', 'freed', 'idle')},
+                    key=int) + ['freed', 'idle']
+    p('churn: 10^6 live objects, sizes drawn from the trace\'s allocations up to 32 KiB,')
+    p('then rounds that each free and allocate again 10^5 of them (random indices), then')
+    p('all freed; held / live after each step (freed: held after freeing all / the last')
+    p('live bytes; idle: the same 5 s later); held counted as above (slab growth since')
+    p('before the churn, + for magalloc all it holds); SLUB runs first; magalloc held')
+    before = []
+    for name, figs in (('ioa=0', ic[0]), ('ioa=1', ic[1])):
+        held = kvnum(figs, ('churn', 'mag', 'start'), 'held')
+        before.append(f'{fmt(held and held / 2**20, ".1f")} MiB ({name})')
+    p(', '.join(before) + ' before its churn, from the figures before:')
+    head = (f'{"round":>6} | {"live MiB":>8} {"mag":>6} {"SLUB":>6} '
+            f'| {"live MiB":>8} {"mag":>6} {"SLUB":>6}')
+    p(f'{"":>6} | {"icount ioa=0":<22} | icount ioa=1')
+    p(head)
+    p('-' * len(head))
+    for r in rounds:
+        cells = []
+        for figs in ic:
+            live = kvnum(figs, ('churn', 'mag', r), 'live')
+            cells.append(f'{fmt(live and live / 2**20, "8.1f")} '
+                         f'{fmt(kvnum(figs, ("churn", "mag", r), "ratio"), "6.3f")} '
+                         f'{fmt(kvnum(figs, ("churn", "slub", r), "ratio"), "6.3f")}')
+        p(f'{r:>6} | {cells[0]} | {cells[1]}')
+    p('-' * len(head))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--icount0', required=True)
     ap.add_argument('--icount1', required=True)
     ap.add_argument('--tcg', action='append', default=[])
+    ap.add_argument('--replay4', action='append', default=[])
     ap.add_argument('--command', action='append', default=[])
     ap.add_argument('--note', action='append', default=[])
     args = ap.parse_args()
 
     ic = [parse(args.icount0), parse(args.icount1)]
     tcg = [parse(p) for p in args.tcg]
+    r4 = [parse(p) for p in args.replay4]
     ok = True
-    for path, figs in zip([args.icount0, args.icount1] + args.tcg, ic + tcg):
+    for path, figs in zip([args.icount0, args.icount1] + args.tcg + args.replay4,
+                          ic + tcg + r4):
         if not figs.get('done'):
             print(f'warning: {path}: magbench did not finish', file=sys.stderr)
             ok = False
@@ -230,6 +373,8 @@ def main():
     p(f'  {"TCG ns, median":<14} ' + ' '.join(fmt(x, '7.0f') for x in t)
       + f'   {fmt(tbs, "5.3f")} {fmt(tlg, "5.2f")}')
     p(f'  bulk <= 0.1 x single: {judge(bs, 0.1)}   lib <= 2 x glibc: {judge(lg, 2.0)}')
+    p('')
+    replay_tables(p, ic, tcg, r4)
     p('')
     p(f'targets: {tally["PASS"]} PASS, {tally["MISS"]} MISS')
     if args.note:

@@ -9,6 +9,7 @@
  *   magbench: pair <mag|slub|floor|magcall|slubvar> <size> <ns per pair>
  *   magbench: bulk <mag|slub> 64 <ns per object, 64 objects per call>
  *   magbench: xcpu <mag|slub> 64 <objects per second, best of 5 | n/a>
+ *   magbench: trace|replay1|footprint|replay4|churn ...  (bench/replay.c)
  *   magbench: done
  *
  * "mag" and "slub" are mag_alloc()/mag_free() and kmalloc()/kfree() of a
@@ -19,6 +20,8 @@
  * both with a size known only at run time.  "floor" is a bare per-CPU
  * array of pointers, popped and pushed with preemption disabled: the least
  * an allocator with per-CPU caches can cost.
+ * Before them the replay's footprints, after them its timings and the
+ * churn (bench/replay.c); with replay_only=1, only the replays.
  * Under qemu -icount shift=0 on one vCPU, a guest ns is one instruction.
  * The module then stays loaded, doing nothing, until it is removed.
  */
@@ -35,6 +38,7 @@
 #include <linux/timekeeping.h>
 
 #include "magalloc.h"
+#include "magbench.h"
 
 static unsigned int iters = 20000;
 module_param(iters, uint, 0444);
@@ -47,6 +51,10 @@ MODULE_PARM_DESC(settle_ms, "sleep before measuring, in ms");
 static unsigned int xcpu_objs = 200000;
 module_param(xcpu_objs, uint, 0444);
 MODULE_PARM_DESC(xcpu_objs, "objects passed from one CPU to another");
+
+static bool replay_only;
+module_param(replay_only, bool, 0444);
+MODULE_PARM_DESC(replay_only, "only the trace's replays (bench/replay.c)");
 
 static const unsigned int sizes[] = {
 	8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768,
@@ -224,6 +232,33 @@ static void report(const char *what, const char *name, unsigned int size,
 
 	pr_info("%s %s %u %llu.%02llu\n", what, name, size, hundredths / 100,
 		hundredths % 100);
+}
+
+/**
+ * magbench_report_kv() - print a figure of many parts
+ * @what: the figure
+ * @kind: the allocator
+ * @set: the operations
+ * @ops: how many
+ * @ns: time they took
+ * @slow: magalloc's slow-path entries meanwhile
+ * @locks: magalloc's central lock entries meanwhile
+ * @busy: if not 0, the CPUs' time summed, less waits (busy_ns_per_op=)
+ */
+void magbench_report_kv(const char *what, const char *kind, const char *set,
+			u32 ops, u64 ns, unsigned long slow, unsigned long locks, u64 busy)
+{
+	u64 hundredths = div64_u64(ns * 100 + ops / 2, max(ops, 1U));
+	u64 busy100 = div64_u64(busy * 100 + ops / 2, max(ops, 1U));
+
+	if (busy)
+		pr_info("%s kind=%s set=%s ops=%u ns_per_op=%llu.%02llu slow=%lu locks=%lu busy_ns_per_op=%llu.%02llu\n",
+			what, kind, set, ops, hundredths / 100, hundredths % 100, slow,
+			locks, busy100 / 100, busy100 % 100);
+	else
+		pr_info("%s kind=%s set=%s ops=%u ns_per_op=%llu.%02llu slow=%lu locks=%lu\n",
+			what, kind, set, ops, hundredths / 100, hundredths % 100, slow,
+			locks);
 }
 
 /*
@@ -480,10 +515,14 @@ static int __init magbench_init(void)
 	msleep(settle_ms);
 	pr_info("start init_on_alloc=%d cpus=%u\n",
 		want_init_on_alloc(GFP_KERNEL), num_online_cpus());
-	floor_fill();
-	bench_pairs();
-	bench_bulk();
-	bench_xcpu();
+	magbench_replay_load();
+	if (!replay_only) {
+		floor_fill();
+		bench_pairs();
+		bench_bulk();
+		bench_xcpu();
+	}
+	magbench_replay(replay_only);
 	pr_info("done\n");
 	return 0;
 }
