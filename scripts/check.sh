@@ -15,10 +15,9 @@
 #                 isolation, stats
 #   kunit         the debug KUnit kernel (KASAN, lockdep, kmemleak): every
 #                 KUnit suite, example, stress, kselftests
-#   kunit-faults  the same kernel without KUnit (kunit.enable=0): the
-#                 kmemleak check and the fault-injection run
-#   kunit-init    the same kernel with init_on_free=1 init_on_alloc=1: the
-#                 magalloc_init KUnit suite only
+#   kunit-faults  the same kernel with init_on_free=1 init_on_alloc=1:
+#                 the magalloc_init KUnit suite, the kmemleak check and
+#                 the fault-injection run
 #   kunit-rt      a debug PREEMPT_RT KUnit kernel with KCSAN (lockdep, no
 #                 KASAN): every KUnit suite, example, stress
 #   pkg           not a kernel: scripts/package-check.sh (PKG_QUICK=1):
@@ -32,7 +31,7 @@ set -euo pipefail
 
 # Also the order guests start in: the longest first, so that the short
 # ones fill the time beside it (see Documentation/testing.rst, Timing).
-all="kunit kunit-faults kunit-rt pkg k612rt k612 k61 kunit-init k612-memless"
+all="kunit kunit-faults kunit-rt pkg k612rt k612 k61 k612-memless"
 want=" ${*:-$all} "
 for k in $want; do
 	case " $all " in
@@ -88,7 +87,7 @@ fi
 # both cores, and a TCG guest starved beside it would only be slower (and
 # could report RCU stalls that are not ours).
 needs() { case " $kernels " in *" $1 "*) return 0 ;; esac; return 1; }
-if needs kunit || needs kunit-faults || needs kunit-init; then
+if needs kunit || needs kunit-faults; then
 	kunit_dir=$("$top/scripts/kunit-kernel.sh" "$LINUX_SRC" "$LINUX_SRC_VER")
 fi
 if needs kunit-rt; then
@@ -249,24 +248,18 @@ for k in $kernels; do
 		# Split from the kunit boot, which was the long pole of make
 		# check (250 to 380 s with these two steps in it): the leak
 		# check and the fault-injection run need kmemleak, KASAN and
-		# fault injection, not the KUnit suites, which kunit.enable=0
-		# keeps from running at module load.
-		module kunit "$kunit_dir"
-		start "$k" "$kunit_dir/arch/x86/boot/bzImage" 600 "kunit.enable=0" \
-			-m "$(ko kunit)" -R leak,faults -t "$guest_tests" \
-			-- --expect-faults --expect-leak
-		;;
-	kunit-init)
-		# init_on_free=1 takes mag_free() off its inline fast path and
-		# init_on_alloc=1 makes every allocation zeroed: the
-		# magalloc_init suite checks both.  KUnit only: magalloc.ko
-		# alone, nothing after it, 2 vCPUs (the topology does not
-		# matter to zeroing).  Its kmemleak scan is slow under load:
-		# 300 s was not enough beside another guest and a kernel build.
+		# fault injection, not the KUnit suites, of which only
+		# magalloc_init runs at module load.  That suite needs
+		# init_on_free=1 (which takes mag_free() off its inline fast
+		# path) and init_on_alloc=1 (every allocation zeroed): this
+		# boot has both, so leak and faults run hardened too, and the
+		# suite no longer costs a boot of its own (the kunit-init boot
+		# was 46 s of a make check).
 		module kunit "$kunit_dir"
 		start "$k" "$kunit_dir/arch/x86/boot/bzImage" 600 \
 			"init_on_free=1 init_on_alloc=1 kunit.filter_glob=magalloc_init.*" \
-			-m "$build/kunit/src/mod/magalloc.ko" -c 2 -R none -- --kunit "$kunit_py"
+			-m "$(ko kunit)" -R leak,faults -t "$guest_tests" \
+			-- --expect-faults --expect-leak --kunit "$kunit_py"
 		;;
 	pkg)
 		start_job pkg_job

@@ -58,7 +58,7 @@ static long long nr_node_ids(void)
 
 	if (f) {
 		if (!fgets(buf, sizeof(buf), f))
-			strcpy(buf, "0");
+			snprintf(buf, sizeof(buf), "0");
 		fclose(f);
 	}
 	p = strrchr(buf, '-');
