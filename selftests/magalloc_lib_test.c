@@ -632,7 +632,7 @@ static void *worker_fn(void *arg)
 
 TEST_F_TIMEOUT(lib, threads_random, 120)
 {
-	enum { NT = 8, OPS = 20000 };
+	enum { NT = 8, OPS = 10000 };
 	unsigned long long mallocs = 0;
 	struct worker w[NT];
 	pthread_t t[NT];
