@@ -3,7 +3,10 @@
  * libmagalloc-preload.so: malloc() and friends from a /dev/magalloc heap,
  * for programs that know nothing of magalloc:
  *
- *	LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libmagalloc-preload.so program
+ *	LD_PRELOAD=/usr/lib/x86_64-linux-gnu/magalloc/libmagalloc-preload.so program
+ *
+ * It is a plugin, not a library to link with: no SONAME, installed in a
+ * directory of its own (as Debian wants such objects).
  *
  * The heap is opened by the first allocation.  glibc's allocator (its
  * exported __libc_malloc() and friends, which never come back here) serves

@@ -287,6 +287,14 @@ check "a program including <magalloc.h> builds against libmagalloc-dev and runs"
 	      readelf -d '$prog' | grep 'NEEDED.*libmagalloc.so.1' >/dev/null"
 check "the same program links statically (libmagalloc.a)" \
 	eval "cc -static -o '$prog-static' '$prog.c' \$(pkg-config --static --cflags --libs magalloc) && '$prog-static' >&2"
+# The interposer, under a program that allocates (perl: coreutils close
+# stderr before the interposer's exit line): the host has no
+# /dev/magalloc, so glibc serves it all, as that line must say.
+preload=$(ls /usr/lib/*/magalloc/libmagalloc-preload.so 2>/dev/null | head -n1) || true
+check "${preload:-libmagalloc-preload.so: missing} runs perl, glibc serving it without /dev/magalloc" \
+	eval "[ -n '$preload' ] &&
+	      [ \"\$(LD_PRELOAD='$preload' MAGALLOC_PRELOAD_STATS=1 perl -e 'print join(q( ), sort qw(b a))' 2>'$pkgdir/preload.err')\" = 'a b' ] &&
+	      grep -q 'heap off heap_mallocs 0 .* system_mallocs [1-9]' '$pkgdir/preload.err'"
 check "magstat -h runs from magalloc-tools" eval "/usr/bin/magstat -h | grep '^usage: magstat' >/dev/null"
 check "magstat is dynamically linked" eval "readelf -d /usr/bin/magstat | grep NEEDED >/dev/null"
 
