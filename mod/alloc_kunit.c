@@ -584,42 +584,56 @@ static void trim_idle_caches(struct kunit *test)
 	check_central(test, c);
 }
 
+/* Arenas of every node's heap. */
+static unsigned long all_arenas(void)
+{
+	unsigned long n = 0;
+	int node;
+
+	for_each_node(node)
+		n += READ_ONCE(mag_heaps[node]->nr_arenas);
+	return n;
+}
+
 /*
  * Reclaim as do_shrink_slab() runs it: count, then scan in batches of 128
- * pages while there is something to scan.  Eight arenas' worth of freed
- * 4 KiB objects (in magazines and depots) come back as pages: at least
- * the arenas the allocations added (their spans may also have filled
- * holes in arenas held before, which other objects keep: counting those
- * made the test fail once, 3 arenas back of 4 expected).
+ * pages.  Eight arenas' worth of freed 4 KiB objects (in magazines and
+ * depots) must come back: every arena the allocations added, or as many
+ * others (their spans may also have filled holes in arenas held before).
+ * The kernel's own reclaim may run the same shrinker meanwhile (kswapd, in
+ * a guest the KUnit suites have filled): the count then reads empty while
+ * that scan holds the pools' mutex, and that scan's pages are not this
+ * test's.  Judging by what this test's own scans returned made it fail
+ * twice (PREEMPT_RT, KASAN) with every arena back in the end; so an
+ * empty count is read again after a pause, and the verdict is the
+ * arenas.
  */
 static void shrinker_returns_memory(struct kunit *test)
 {
 	struct shrink_control sc = { .gfp_mask = GFP_KERNEL };
 	unsigned int i, n = 8 * MAG_ARENA_SIZE / 4096, rounds = 0;
-	unsigned long before = 0, arenas = 0, after = 0, grown, released = 0;
-	unsigned long shrunk, count, ret, slack;
+	unsigned long before, arenas, released = 0, shrunk, count, ret;
 	void **objs;
-	int node;
 
 	objs = kunit_kcalloc(test, n, sizeof(*objs), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, objs);
-	for_each_node(node)
-		before += mag_heaps[node]->nr_arenas;
+	before = all_arenas();
 	for (i = 0; i < n; i++) {
 		objs[i] = mag_alloc(4096, GFP_KERNEL);
 		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
 	}
-	for_each_node(node)
-		arenas += mag_heaps[node]->nr_arenas;
-	grown = arenas - before;
-	KUNIT_EXPECT_GE_MSG(test, grown, 4UL, "%lu arenas before, %lu after", before, arenas);
+	arenas = all_arenas();
+	KUNIT_EXPECT_GE_MSG(test, arenas - before, 4UL, "%lu arenas before, %lu after",
+			    before, arenas);
 	mag_free_bulk(n, objs);
 
 	shrunk = atomic_long_read(&mag_shrunk_pages);
-	while (released < grown * MAG_ARENA_PAGES && rounds++ < 200) {
+	while (all_arenas() > before && rounds++ < 200) {
 		count = mag_shrinker_count(&sc);
-		if (count == SHRINK_EMPTY)
-			break;
+		if (count == SHRINK_EMPTY) {
+			msleep(20);
+			continue;
+		}
 		sc.nr_to_scan = min(count, 128UL);
 		ret = mag_shrinker_run(&sc);
 		/* a scan left short asked the CPUs to drain: let them */
@@ -627,28 +641,12 @@ static void shrinker_returns_memory(struct kunit *test)
 		if (ret != SHRINK_STOP)
 			released += ret;
 	}
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&mag_shrunk_pages) - shrunk, released);
-	for_each_node(node) {
-		struct mag_central *c = mag_generic[mag_size_class(4096)].central[node];
-
-		after += mag_heaps[node]->nr_arenas;
-		kunit_info(test, "node %d: %lu arenas, %lu free; 4 KiB class: %lu spans, %lu free objects",
-			   node, mag_heaps[node]->nr_arenas,
-			   (unsigned long)READ_ONCE(mag_heaps[node]->free_arenas), c->nr_spans,
-			   c->nr_free_objs);
-	}
-	/*
-	 * The arenas the allocations added went back, or as many others,
-	 * but one per node: twice (PREEMPT_RT, KASAN) the count read empty
-	 * with two arenas still held, which the lines above are printed to
-	 * explain.
-	 */
-	slack = min_t(unsigned long, grown, nr_online_nodes);
-	KUNIT_EXPECT_GE_MSG(test, released, (grown - slack) * MAG_ARENA_PAGES,
-			    "%lu arenas before, %lu grown, %u rounds", before, grown, rounds);
-	KUNIT_EXPECT_LE_MSG(test, after, before + slack,
-			    "%lu arenas before, %lu grown, %lu pages released",
-			    before, grown, released);
+	arenas = all_arenas();
+	KUNIT_EXPECT_LE_MSG(test, arenas, before, "%u rounds, %lu pages released by them",
+			    rounds, released);
+	KUNIT_EXPECT_GT(test, released, 0UL);
+	/* its own scans' pages, and any concurrent reclaim's */
+	KUNIT_EXPECT_GE(test, atomic_long_read(&mag_shrunk_pages) - shrunk, released);
 }
 
 /*
