@@ -482,6 +482,7 @@ int mag_sysfs_init(void);
 void mag_sysfs_exit(void);
 void mag_sysfs_add(struct mag_pool *pool);
 void mag_sysfs_del(struct mag_pool *pool);
+unsigned long mag_cpu_sum(struct mag_pool *pool, size_t field);
 
 /* lifecycle.c */
 extern struct list_head mag_pools;

@@ -184,7 +184,7 @@ DEFINE_SHOW_ATTRIBUTE(mag_stats);
 void mag_usage(struct mag_usage *u)
 {
 	struct mag_pool *pool;
-	int node, cpu;
+	int node;
 
 	memset(u, 0, sizeof(*u));
 	for_each_node(node)
@@ -192,19 +192,11 @@ void mag_usage(struct mag_usage *u)
 	u->pages += mag_huge_pages();
 	mutex_lock(&mag_pools_mutex);
 	list_for_each_entry(pool, &mag_pools, link) {
-		for_each_node(node) {
+		for_each_node(node)
 			/* statistics, each written under its central's lock */
 			u->central_locks += data_race(pool->central[node]->locks);
-			for_each_possible_cpu(cpu) {
-				struct mag_cpu *pc;
-
-				if (!pool->cpu)
-					break;
-				pc = per_cpu_ptr(pool->cpu[node], cpu);
-				/* statistics, each written by its own CPU */
-				u->slow += data_race(pc->slow);
-			}
-		}
+		if (pool->cpu)
+			u->slow += mag_cpu_sum(pool, offsetof(struct mag_cpu, slow));
 	}
 	mutex_unlock(&mag_pools_mutex);
 }

@@ -157,8 +157,15 @@ VALUE_ATTR(magazine_size, "%u", pool->mag_size);
 VALUE_ATTR(debug, "%d", READ_ONCE(pool->debug));
 VALUE_ATTR(ctor, "%ps", pool->ctor);
 
-/* A per-CPU counter of struct mag_cpu, summed over CPUs and nodes. */
-static unsigned long cpu_sum(struct mag_pool *pool, size_t field)
+/**
+ * mag_cpu_sum() - a per-CPU counter of struct mag_cpu, summed over CPUs
+ *	and nodes
+ * @pool: a pool with per-CPU state
+ * @field: offsetof() the counter, an unsigned long
+ *
+ * Return: the sum, read without stopping the CPUs that move it.
+ */
+unsigned long mag_cpu_sum(struct mag_pool *pool, size_t field)
 {
 	unsigned long sum = 0;
 	int node, cpu;
@@ -195,8 +202,8 @@ static ssize_t cpu_objects_show(struct kobject *kobj, struct kobj_attribute *a, 
 
 static struct kobj_attribute cpu_objects_attr = __ATTR_RO(cpu_objects);
 
-VALUE_ATTR(alloc_misses, "%lu", cpu_sum(pool, offsetof(struct mag_cpu, misses)));
-VALUE_ATTR(slow_entries, "%lu", cpu_sum(pool, offsetof(struct mag_cpu, slow)));
+VALUE_ATTR(alloc_misses, "%lu", mag_cpu_sum(pool, offsetof(struct mag_cpu, misses)));
+VALUE_ATTR(slow_entries, "%lu", mag_cpu_sum(pool, offsetof(struct mag_cpu, slow)));
 
 #ifdef MAGALLOC_STATS
 /*
@@ -206,13 +213,13 @@ VALUE_ATTR(slow_entries, "%lu", cpu_sum(pool, offsetof(struct mag_cpu, slow)));
  * calls, which count neither).  Without it, as SLUB without
  * CONFIG_SLUB_STATS, the files do not exist.
  */
-VALUE_ATTR(alloc_hits, "%lu", cpu_sum(pool, offsetof(struct mag_cpu, hits)));
+VALUE_ATTR(alloc_hits, "%lu", mag_cpu_sum(pool, offsetof(struct mag_cpu, hits)));
 
 static ssize_t hit_rate_show(struct kobject *kobj, struct kobj_attribute *a, char *buf)
 {
 	struct mag_pool *pool = kobj_pool(kobj);
-	unsigned long hits = cpu_sum(pool, offsetof(struct mag_cpu, hits));
-	unsigned long all = hits + cpu_sum(pool, offsetof(struct mag_cpu, misses));
+	unsigned long hits = mag_cpu_sum(pool, offsetof(struct mag_cpu, hits));
+	unsigned long all = hits + mag_cpu_sum(pool, offsetof(struct mag_cpu, misses));
 	unsigned long bp = all ? div64_ul((u64)hits * 10000, all) : 0;
 
 	return sysfs_emit(buf, "%lu.%02lu\n", bp / 100, bp % 100);
