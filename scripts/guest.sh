@@ -6,7 +6,7 @@
 #
 # Usage: scripts/guest.sh -k VMLINUZ -n NAME [-m "a.ko b.ko"] [-t "bin..."]
 #          [-d DIR] [-M mode] [-R steps] [-T timeout] [-a append] [-c cpus]
-#          [-N | -L] [-i] [-I] [-X] [-p files] [-D programs]
+#          [-N | -L] [-i] [-I] [-X] [-p files] [-D programs] [-r MiB]
 #   -m  modules, loaded in this order      -t  test binaries (kselftests)
 #   -d  directory copied to /demo          -M  magtest= mode (check)
 #   -p  files copied to /preload (the preload step's interposer, test and
@@ -16,6 +16,7 @@
 #   -R  magrun= steps of check mode, e.g. stress,ksft (guest-init's default)
 #   -T  seconds before the guest is killed (300)
 #   -c  vCPUs (4; 2 NUMA nodes when even)  -a  extra kernel command line
+#   -r  guest memory in MiB (2048), split evenly between the nodes
 #   -N  one NUMA node whatever the vCPU count
 #   -L  memoryless node: node 0 has the first half of the vCPUs and all the
 #       memory, node 1 the other half and no memory
@@ -29,8 +30,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 kernel= name= mods= tests= demo= mode=check timeout=300 append= cpus=4
-interactive= icount= onenode= memless= steps= cx16= preload= dynprogs=
-while getopts k:n:m:t:d:M:R:T:a:c:NLiIXp:D: opt; do
+interactive= icount= onenode= memless= steps= cx16= preload= dynprogs= mem=2048
+while getopts k:n:m:t:d:M:R:T:a:c:NLiIXp:D:r: opt; do
 	case $opt in
 	k) kernel=$OPTARG ;;
 	n) name=$OPTARG ;;
@@ -49,6 +50,7 @@ while getopts k:n:m:t:d:M:R:T:a:c:NLiIXp:D: opt; do
 	X) cx16=1 ;;
 	p) preload=$OPTARG ;;
 	D) dynprogs=$OPTARG ;;
+	r) mem=$OPTARG ;;
 	*) exit 2 ;;
 	esac
 done
@@ -110,21 +112,22 @@ if [ -n "$memless" ]; then
 	# those CPUs allocate "locally" comes from node 0.
 	[ "$cpus" -ge 2 ] && [ $((cpus % 2)) = 0 ] || { echo "-L needs an even -c" >&2; exit 2; }
 	half=$((cpus / 2))
-	qemu+=(-m 2G -smp "$cpus,sockets=2,cores=$half"
-	       -object memory-backend-ram,id=m0,size=2G
+	qemu+=(-m "${mem}M" -smp "$cpus,sockets=2,cores=$half"
+	       -object memory-backend-ram,id=m0,size="${mem}M"
 	       -numa "node,nodeid=0,cpus=0-$((half - 1)),memdev=m0"
 	       -numa "node,nodeid=1,cpus=$half-$((cpus - 1))")
 elif [ -z "$onenode" ] && [ "$cpus" -ge 2 ] && [ $((cpus % 2)) = 0 ]; then
 	# Two NUMA nodes, one socket each (a socket split across nodes makes
 	# 6.12 warn at boot).
 	half=$((cpus / 2))
-	qemu+=(-m 2G -smp "$cpus,sockets=2,cores=$half"
-	       -object memory-backend-ram,id=m0,size=1G
-	       -object memory-backend-ram,id=m1,size=1G
+	[ $((mem % 2)) = 0 ] || { echo "-r needs an even size" >&2; exit 2; }
+	qemu+=(-m "${mem}M" -smp "$cpus,sockets=2,cores=$half"
+	       -object memory-backend-ram,id=m0,size="$((mem / 2))M"
+	       -object memory-backend-ram,id=m1,size="$((mem / 2))M"
 	       -numa "node,nodeid=0,cpus=0-$((half - 1)),memdev=m0"
 	       -numa "node,nodeid=1,cpus=$half-$((cpus - 1)),memdev=m1")
 else
-	qemu+=(-m 2G -smp "$cpus")
+	qemu+=(-m "${mem}M" -smp "$cpus")
 fi
 [ -z "$icount" ] || qemu+=(-icount shift=0)
 qemu+=(-append "console=ttyS0 printk.time=1 panic=-1 oops=panic magtest=$mode${steps:+ magrun=$steps} $append")
