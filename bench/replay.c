@@ -10,11 +10,14 @@
  * where the trace's call asked for zeroed memory (kzalloc()); both
  * allocators are called through their exported functions (mag_alloc(),
  * mag_free(), and kmalloc() of a size the compiler cannot see, kfree()).
- * Two sets of operations: "all", and "small", without the objects above
- * 32 KiB (what magalloc's and SLUB's small-object paths serve).  Lines printed:
+ * Three sets of operations: "all", "small", without the objects above
+ * 32 KiB (what magalloc's and SLUB's small-object paths serve), and
+ * "nozero", the small set with no __GFP_ZERO (the allocators' own work:
+ * 83% of the trace's allocations ask for zeroing, which costs both the
+ * same memset of the object).  Lines printed:
  *
  *   magbench: trace ops=<n> objects=<n> cpus=<n>
- *   magbench: replay1 kind=<loop|mag|slub> set=<all|small> ops=<n>
+ *   magbench: replay1 kind=<loop|mag|slub> set=<all|small|nozero> ops=<n>
  *             ns_per_op=<best of 3 passes> slow=<n> locks=<n>
  *   magbench: footprint kind=<mag|slub> set=all live=<bytes>
  *             held=<bytes> ratio=<held / live> slab=<bytes> pages=<bytes>
@@ -113,6 +116,7 @@ struct trace {
 	u32 *size;		/* per object, its size */
 	void **obj;		/* per object, the pointer while live */
 	u32 limit;		/* the set: objects up to this size */
+	bool nozero;		/* and no __GFP_ZERO */
 	u32 peak_at;		/* op after which the set's live bytes peak */
 	u64 peak;		/* and those bytes */
 };
@@ -223,7 +227,7 @@ static noinline int stream_run(struct stream *s)
 				kfree(p);
 		} else {
 			size = REC_SIZE(info);
-			gfp = info & REC_ZERO ? GFP_KERNEL | __GFP_ZERO : GFP_KERNEL;
+			gfp = info & REC_ZERO && !t->nozero ? GFP_KERNEL | __GFP_ZERO : GFP_KERNEL;
 			if (s->kind == R_MAG)
 				p = (mag_alloc)(size, gfp);
 			else if (s->kind == R_SLUB)
@@ -313,7 +317,7 @@ static void bench_footprint(struct trace *t)
 }
 
 /* The set's replay1 figures: a warm-up pass, then the best of PASSES. */
-static void bench_replay1(struct trace *t, u32 limit, const char *set)
+static void bench_replay1(struct trace *t, u32 limit, bool nozero, const char *set)
 {
 	u64 ns, best[3] = { U64_MAX, U64_MAX, U64_MAX };
 	unsigned long slow = 0, locks = 0;
@@ -322,6 +326,7 @@ static void bench_replay1(struct trace *t, u32 limit, const char *set)
 	u32 n = set_prepare(t, limit);
 	int pass;
 
+	t->nozero = nozero;
 	for (pass = 0; pass <= PASSES; pass++) {
 		for (kind = R_LOOP; kind <= R_SLUB; kind++) {
 			if (!best[kind])
@@ -350,6 +355,7 @@ static void bench_replay1(struct trace *t, u32 limit, const char *set)
 		magbench_report_kv("replay1", rkind_name[kind], set, n, best[kind],
 				   kind == R_MAG ? slow : 0, kind == R_MAG ? locks : 0, 0);
 	}
+	t->nozero = false;
 }
 
 /* ---- replay4: the trace's CPUs, each on a CPU ------------------------- */
@@ -708,8 +714,9 @@ void magbench_replay_load(void)
 void magbench_replay(bool replay_only)
 {
 	if (trace.ops) {
-		bench_replay1(&trace, U32_MAX, "all");
-		bench_replay1(&trace, SMALL_MAX, "small");
+		bench_replay1(&trace, U32_MAX, false, "all");
+		bench_replay1(&trace, SMALL_MAX, false, "small");
+		bench_replay1(&trace, SMALL_MAX, true, "nozero");
 		bench_replay4(&trace);
 		if (!replay_only && churn_objs)
 			bench_churn(&trace);
