@@ -23,7 +23,7 @@
  *             held=<bytes> ratio=<held / live> slab=<bytes> pages=<bytes>
  *   magbench: replay4 kind=<mag|slub> set=all ops=<n>
  *             ns_per_op=<best of 3> slow=<n> locks=<n> busy_ns_per_op=<n>
- *   magbench: churn kind=<mag|slub> round=<start|0..rounds|freed|idle> live=<bytes>
+ *   magbench: churn kind=<mag|slub> round=<start|0..rounds|freed|trim|idle> live=<bytes>
  *             held=<bytes> ratio=<held / live> slab=<bytes> pages=<bytes>
  *
  * replay1 runs every operation in the trace's order on one CPU (a warm-up
@@ -53,7 +53,8 @@
  * allocations of at most 32 KiB (each allocation equally likely), then for
  * @churn_rounds rounds frees and allocates again a tenth of them (indices
  * drawn at random), then frees them all; the footprint after each step,
- * and once more after 5 s idle (round=idle); round=start is what is held
+ * and once more 2.5 s later (round=trim: one default trim period of
+ * magalloc's and its pass) and 5 s later (round=idle); round=start is what is held
  * before (for magalloc, what the figures before left it holding).  SLUB's churn runs first: it
  * gives its empty slabs back at once, where magalloc keeps its arenas a
  * while, and SLUB's figures would count none of them anyway.
@@ -94,6 +95,8 @@ MODULE_PARM_DESC(churn_rounds, "churn rounds, each replacing a tenth of the obje
 #define SMALL_MAX	32768
 #define PASSES		3
 /* twice magalloc's default trim_interval_ms, and more */
+/* one trim period of magalloc's (2 s by default) and its pass; then more */
+#define CHURN_TRIM_MS	2500
 #define CHURN_IDLE_MS	5000
 
 struct rec {
@@ -584,8 +587,11 @@ static void bench_churn(struct trace *t)
 		/* the ratio: held after freeing all, over the last live bytes */
 		held_read(&now);
 		footprint("churn", kind, "round=freed", live, &now, &base);
-		/* and after CHURN_IDLE_MS more, for caches that trim themselves */
-		msleep(CHURN_IDLE_MS);
+		/* and after CHURN_TRIM_MS, CHURN_IDLE_MS, for caches that trim themselves */
+		msleep(CHURN_TRIM_MS);
+		held_read(&now);
+		footprint("churn", kind, "round=trim", live, &now, &base);
+		msleep(CHURN_IDLE_MS - CHURN_TRIM_MS);
 		held_read(&now);
 		footprint("churn", kind, "round=idle", live, &now, &base);
 		continue;

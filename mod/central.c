@@ -79,6 +79,8 @@ unsigned int mag_fill_locked(struct mag_central *c, void **objs, unsigned int nr
 			list_move(&s->link, &c->full);
 	}
 	c->nr_free_objs -= n;
+	if (n)
+		c->filled = true;
 	return n;
 }
 
@@ -299,12 +301,10 @@ struct mag_magazine *mag_depot_get(struct mag_central *c, bool full)
 		return NULL;
 	mag_trace(m, false);
 	*top = m->next;
-	if (full) {
+	if (full)
 		c->nr_full--;
-		c->min_full = min(c->min_full, c->nr_full);
-	} else {
+	else
 		c->nr_empty--;
-	}
 	return m;
 }
 
@@ -323,7 +323,10 @@ struct mag_magazine *mag_depot_get_full(struct mag_central *c, unsigned int limi
 {
 	struct mag_magazine *m = mag_depot_get(c, true);
 
-	if (m && m->rounds > limit) {
+	if (!m)
+		return NULL;
+	c->taken++;
+	if (m->rounds > limit) {
 		put_locked(c, m->objs + limit, m->rounds - limit, false);
 		m->rounds = limit;
 	}
@@ -382,7 +385,8 @@ unsigned long mag_central_trim(struct mag_central *c, bool all, unsigned int max
 	unsigned int n;
 
 	spin_lock_irqsave(&c->lock, flags);
-	n = min(all ? c->nr_full : c->min_full, max_full);
+	/* without @all: what no CPU took in the period (all, if none took any) */
+	n = min(all ? c->nr_full : c->nr_full - min(c->nr_full, c->taken), max_full);
 	for (; n; n--) {
 		m = mag_depot_get(c, true);
 		put_locked(c, m->objs, m->rounds, false);
@@ -391,11 +395,16 @@ unsigned long mag_central_trim(struct mag_central *c, bool all, unsigned int max
 		c->empty_mags = m;
 		c->nr_empty++;
 	}
-	c->min_full = c->nr_full;
+	c->taken = 0;
 	empties = c->empty_mags;
 	c->empty_mags = NULL;
 	c->nr_empty = 0;
-	if (all) {
+	/*
+	 * The empty span kept against grow and shrink cycles goes too once
+	 * no CPU took objects from the spans for a whole period: spread over
+	 * arenas, one per pool and node would keep dozens of them.
+	 */
+	if (all || !c->filled) {
 		list_for_each_entry_safe(s, tmp, &c->partial, link)
 			if (s->nr_free == s->nr_objs)
 				mag_span_release(c, s);
@@ -403,6 +412,7 @@ unsigned long mag_central_trim(struct mag_central *c, bool all, unsigned int max
 			if (s->nr_free == s->nr_objs)
 				mag_span_release(c, s);
 	}
+	c->filled = false;
 	spin_unlock_irqrestore(&c->lock, flags);
 
 	while (empties) {

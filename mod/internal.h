@@ -169,8 +169,9 @@ static inline bool mag_is_sentinel(const struct mag_magazine *m)
  * @empty_mags: depot of empty magazines
  * @nr_full: magazines on @full_mags
  * @nr_empty: magazines on @empty_mags
- * @min_full: lowest @nr_full since the last trim: magazines that no CPU
- *	needed for a whole period (Bonwick's working-set estimate)
+ * @taken: full magazines CPUs took since the last trim: the depot's working
+ *	set (the rest no CPU needed for a whole period)
+ * @filled: a CPU took objects from the spans since the last trim
  * @nr_spans: spans held
  * @nr_free_objs: free objects in spans
  * @pool: owner
@@ -200,7 +201,8 @@ struct mag_central {
 	struct mag_magazine *empty_mags;
 	unsigned int nr_full;
 	unsigned int nr_empty;
-	unsigned int min_full;
+	unsigned int taken;
+	bool filled;
 	unsigned long nr_spans;
 	unsigned long nr_free_objs;
 	struct mag_pool *pool;

@@ -8,10 +8,15 @@
  *    memory); when it is dead, its magazines of every pool go to the
  *    depots.
  *  - Periodic trim (every trim_interval_ms): on each CPU, the magazines of
- *    pools that CPU has not taken a slow path for since the last trim go
- *    to the depot; each depot gives back the full magazines no CPU took
- *    during the period (its working set stays); empty spans go back to
- *    the heap; fully free arenas beyond one per node go back to the kernel.
+ *    pools for which that CPU's allocations have not missed since the last
+ *    trim go to the depot (a CPU that only frees keeps nothing for a
+ *    second period); each depot gives back the full magazines beyond
+ *    those CPUs took during the period (its working set stays); empty
+ *    spans go back to the heap, the one kept against grow and shrink
+ *    cycles too where no CPU took objects from the spans; fully free
+ *    arenas beyond one per node go back to the kernel.  So what a burst
+ *    of frees left cached is back in the page allocator one period after
+ *    the last free.
  *  - Memory pressure: a shrinker counts free arenas and depot objects in
  *    pages and gives back about what reclaim asks: free arenas first,
  *    then full depot magazines into their spans, then the arenas that
@@ -199,9 +204,9 @@ static void drain_this_cpu(bool all)
 			continue;
 		for_each_node(node) {
 			pc = this_cpu_ptr(pool->cpu[node]);
-			if (all || pc->slow == pc->trimmed_at)
+			if (all || pc->misses == pc->trimmed_at)
 				mag_cpu_drain(pool, smp_processor_id(), node);
-			pc->trimmed_at = pc->slow;
+			pc->trimmed_at = pc->misses;
 		}
 		mag_slow_exit();
 	}

@@ -153,7 +153,7 @@ struct mag_magazine {
  *	grown at each depot visit up to the pool's @mag_size, within the
  *	CPU's budget for the generic pools (magazine.c)
  * @slow: slow-path entries on this CPU
- * @trimmed_at: @slow when the trimmer last looked
+ * @trimmed_at: @misses when the trimmer last looked
  * @misses: allocations that took the slow path
  * @hits: allocations its magazines served (MAGALLOC_STATS builds only)
  *

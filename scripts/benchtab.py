@@ -195,12 +195,13 @@ def replay_tables(p, ic, tcg, r4):
       f'{spread([r[1] for r in rates], ".0f")}')
 
     rounds = sorted({k[2] for f in ic for k in f
-                     if k[0] == 'churn' and k[2] not in ('start', 'freed', 'idle')},
-                    key=int) + ['freed', 'idle']
+                     if k[0] == 'churn' and k[2] not in ('start', 'freed', 'trim', 'idle')},
+                    key=int) + ['freed', 'trim', 'idle']
     p('churn: 10^6 live objects, sizes drawn from the trace\'s allocations up to 32 KiB,')
     p('then rounds that each free and allocate again 10^5 of them (random indices), then')
     p('all freed; held / live after each step (freed: held after freeing all / the last')
-    p('live bytes; idle: the same 5 s later); held counted as above (slab growth since')
+    p('live bytes; trim: the same 2.5 s later, one trim period of magalloc\'s and its pass;')
+    p('idle: 5 s later); held counted as above (slab growth since')
     p('before the churn, + for magalloc all it holds); SLUB runs first; magalloc held')
     before = []
     for name, figs in (('ioa=0', ic[0]), ('ioa=1', ic[1])):
