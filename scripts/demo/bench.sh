@@ -24,7 +24,7 @@ if [ -x /tests/magalloc_peers ]; then
 			echo "magbench: peerorigin $a missing $so"
 			continue
 		fi
-		LD_PRELOAD=$so /tests/magalloc_peers -n "${PEERS_PAIRS:-131072}" $a
+		LD_PRELOAD=$so /tests/magalloc_peers -n 65536 $a
 	done
 fi
 # Shared between processes (bench/shm.cc): 4 processes in one Boost
@@ -34,7 +34,7 @@ if [ -x /tests/magalloc_shm ]; then
 	mkdir -p /dev/shm
 	grep -q ' /dev/shm ' /proc/mounts || mount -t tmpfs shm /dev/shm
 	for a in boost mag boost mag; do
-		/tests/magalloc_shm -n "${SHM_PAIRS:-65536}" -P 4 $a
+		/tests/magalloc_shm -n 16384 -P 4 $a
 	done
 fi
 echo "@@MAG BENCH-END"
