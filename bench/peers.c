@@ -35,7 +35,10 @@
  *
  * Prints "magbench: peerorigin NAME FILE heap=yes|no" and
  * "magbench: peer NAME TEST ns-per-pair" lines (TEST: 64x1, 64x4, mixx1,
- * mixx4) for scripts/benchtab.py.  Under callgrind
+ * mixx4) for scripts/benchtab.py; for lib also "magbench: peerstat lib
+ * TEST mallocs=... refills=... drains=... large=...", libmagalloc's
+ * counters over the test (warm-up, the slots' fill and their frees
+ * included).  Under callgrind
  * (--toggle-collect=timed_run), the instructions of the timed loops alone
  * are counted: scripts/bench.sh divides them by THREADS * PAIRS.
  */
@@ -351,11 +354,23 @@ int main(int argc, char **argv)
 			nthreads = thread_counts[j];
 			if (only_threads && only_threads != nthreads)
 				continue;
+			struct mag_lib_stats a = { 0 }, b = { 0 };
+
+			if (heap)
+				mag_lib_stats(heap, &a);
 			ns = run_test(ws);
 			if (ns < 0)
 				printf("magbench: peer %s %sx%u fail\n", name, test, nthreads);
 			else
 				printf("magbench: peer %s %sx%u %.1f\n", name, test, nthreads, ns);
+			if (heap) {
+				mag_lib_stats(heap, &b);
+				printf("magbench: peerstat %s %sx%u mallocs=%llu", name, test,
+				       nthreads, b.mallocs - a.mallocs);
+				printf(" refills=%llu drains=%llu large=%llu\n",
+				       b.refills - a.refills, b.drains - a.drains,
+				       b.large_allocs - a.large_allocs);
+			}
 			fflush(stdout);
 		}
 	}

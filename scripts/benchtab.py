@@ -51,6 +51,9 @@ def parse(path):
                 elif what in ('peer', 'cg'):
                     name, test, val = rest.split()[:3]
                     figs[(what, name, test)] = tofloat(val)
+                elif what in ('peerstat', 'peerpreload'):
+                    kv = rest.split()
+                    figs.setdefault(what, []).append(kv)
                 elif what == 'peerorigin':
                     name, origin = (rest.split(None, 1) + [''])[:2]
                     figs[('origin', name)] = origin
@@ -306,6 +309,20 @@ def peer_tables(p, ic, tcg, r4, cg, judge):
             if a and b and abs(b / a - 1) > 0.02:
                 dif.append(f'{name} {t} {b:.1f}')
     p('  the ioa=1 boot: the same within 2%' + (', but ' + ', '.join(dif) if dif else ''))
+    # libmagalloc's counters (lib) and the interposer's (preload), icount ioa=0
+    for kv in ic[0].get('peerstat', []):
+        f = dict(x.split('=', 1) for x in kv[2:] if '=' in x)
+        try:
+            mallocs = int(f['mallocs'])
+            p(f'  lib {kv[1]}: {mallocs} mag_malloc()s, {f["refills"]} refills and '
+              f'{f["drains"]} drains (ioctls), {f["large"]} large')
+        except (KeyError, ValueError):
+            pass
+    for kv in ic[0].get('peerpreload', []):
+        f = dict(zip(kv[::2], kv[1::2]))
+        p(f'  preload: heap {f.get("heap", "?")}, {f.get("heap_mallocs", "?")} mallocs from '
+          f'the heap, {f.get("system_mallocs", "?")} from glibc, '
+          f'{f.get("bad_frees", "?")} bad frees')
     p('')
 
     p('shared between processes: 4 processes allocating and freeing in one heap, each')

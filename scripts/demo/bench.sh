@@ -24,7 +24,10 @@ if [ -x /tests/magalloc_peers ]; then
 			echo "magbench: peerorigin $a missing $so"
 			continue
 		fi
-		LD_PRELOAD=$so /tests/magalloc_peers -n 65536 $a
+		# the interposer's count line (stderr, at exit) shows that the
+		# heap, not glibc, served the mallocs
+		LD_PRELOAD=$so MAGALLOC_PRELOAD_STATS=1 /tests/magalloc_peers -n 65536 $a 2>&1 |
+			sed 's/^magalloc-preload: /magbench: peerpreload /'
 	done
 fi
 # Shared between processes (bench/shm.cc): 4 processes in one Boost
