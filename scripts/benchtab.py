@@ -3,7 +3,8 @@
 """Turn the console logs of `make bench` into one table.
 
 Usage: benchtab.py --icount0 LOG --icount1 LOG --tcg LOG [--tcg LOG ...]
-                   [--replay4 LOG ...] [--command CMD ...] [--note TEXT ...]
+                   [--replay4 LOG ...] [--callgrind LOG] [--command CMD ...]
+                   [--note TEXT ...]
 
 Reads the "magbench: ..." lines a guest copied between "@@MAG BENCH-BEGIN"
 and "@@MAG BENCH-END" (see bench/main.c for their format):
@@ -12,6 +13,9 @@ and "@@MAG BENCH-END" (see bench/main.c for their format):
   --tcg      plain TCG with two or more vCPUs, one log per boot
   --replay4  plain TCG with four vCPUs, magbench.replay_only=1: the trace
              replayed on 4 CPUs (bench/replay.c), one log per boot
+  --callgrind  scripts/bench.sh's callgrind runs of the peers on the host
+Every boot also has the userspace half's lines: bench/ubench.c's,
+bench/peers.c's (peer, peerorigin) and bench/shm.cc's (shm, shmns).
 Per-size targets are judged on the icount figures, where one guest ns is
 one instruction and a boot repeats exactly; the cross-CPU target on the
 per-boot ratios of the TCG boots.  Prints the table on stdout; exits 1 if
@@ -44,6 +48,18 @@ def parse(path):
                     figs['start'] = dict(kv.split('=') for kv in rest.split())
                 elif what == 'done':
                     figs['done'] = True
+                elif what in ('peer', 'cg'):
+                    name, test, val = rest.split()[:3]
+                    figs[(what, name, test)] = tofloat(val)
+                elif what in ('peerstat', 'peerpreload'):
+                    kv = rest.split()
+                    figs.setdefault(what, []).append(kv)
+                elif what == 'peerorigin':
+                    name, origin = (rest.split(None, 1) + [''])[:2]
+                    figs[('origin', name)] = origin
+                elif what in ('shm', 'shmns'):
+                    name, procs, val = rest.split()[:3]
+                    figs.setdefault((what, name, int(procs)), []).append(tofloat(val))
                 elif what in KV:
                     kv = dict(f.split('=', 1) for f in rest.split() if '=' in f)
                     key = (what, kv.get('kind'), kv.get('set') or kv.get('round'))
@@ -56,6 +72,13 @@ def parse(path):
                     except ValueError:  # "n/a" or "fail"
                         figs[(what, kind, int(size))] = val
     return figs
+
+
+def tofloat(s):
+    try:
+        return float(s)
+    except ValueError:
+        return None
 
 
 def num(x):
@@ -223,6 +246,115 @@ def replay_tables(p, ic, tcg, r4):
         p(f'{r:>6} | {cells[0]} | {cells[1]}')
     p('-' * len(head))
 
+PEERS = ('lib', 'preload', 'glibc', 'jemalloc', 'tcmalloc', 'mimalloc')
+PEER_TESTS = ('64x1', '64x4', 'mixx1', 'mixx4')
+# what each peer's malloc() origin must name (bench/peers.c checks it too)
+PEER_FILES = {'preload': 'libmagalloc-preload', 'glibc': 'libc.so',
+              'jemalloc': 'libjemalloc', 'tcmalloc': 'libtcmalloc',
+              'mimalloc': 'libmimalloc', 'lib': 'magalloc_peers'}
+
+
+def origin_ok(logs, name):
+    """'ok' when every log that ran @name found its malloc where it should."""
+    seen = [f.get(('origin', name)) for f in logs if ('origin', name) in f]
+    if not seen:
+        return '-'
+    good = all(o and 'mismatch' not in o and PEER_FILES[name] in o.split()[0]
+               for o in seen)
+    return 'ok' if good else 'BAD'
+
+
+def peer_tables(p, ic, tcg, r4, cg, judge):
+    """The userspace peers (bench/peers.c) and the shared heap (bench/shm.cc)."""
+    p('peers: userspace malloc + free pairs (magalloc_peers, bench/peers.c, in the same')
+    p('guests, one process per allocator): lib = libmagalloc mag_malloc/mag_free on one')
+    p('heap; preload = libmagalloc-preload.so; glibc, jemalloc, tcmalloc, mimalloc =')
+    p('Debian\'s (LD_PRELOAD); origin ok = in every boot and callgrind run, malloc() was')
+    p('in the library named and its objects in a /dev/magalloc mapping for lib and')
+    p('preload only (/proc/self/maps).')
+    p('64 = malloc(64) + free; mix = free one of 1024 live objects at random and')
+    p('allocate one of a size from bench/peers-sizes.h (sqlite3\'s and perl\'s malloc')
+    p('sizes, fixed seed); x1 = one thread, x4 = 4 threads in one process, per pair of')
+    p('all threads.  icount: instructions per pair in the guest (ioa=0 boot);')
+    p('callgrind: instructions per pair on the host (no /dev/magalloc there: no lib,')
+    p('no preload); TCG: wall-clock ns per pair, median of the 2-vCPU boots.')
+    head = (f'{"":>8} | {"icount, instructions":<27} | {"callgrind, instructions":<27} '
+            f'| {"TCG ns, median":<23} | origin')
+    cols = ' '.join(f'{t:>6}' for t in PEER_TESTS)
+    tcols = ' '.join(f'{t:>5}' for t in PEER_TESTS)
+    p(head)
+    p(f'{"alloc":>8} | {cols} | {cols} | {tcols} |')
+    rule = '-' * (len(head) + 2)
+    p(rule)
+    icv = {}
+    for name in PEERS:
+        iv = [num(ic[0].get(('peer', name, t))) for t in PEER_TESTS]
+        icv[name] = iv
+        cv = [num(cg.get(('cg', name, t))) if cg else None for t in PEER_TESTS]
+        tv = [median(f.get(('peer', name, t)) for f in tcg) for t in PEER_TESTS]
+        p(f'{name:>8} | ' + ' '.join(fmt(x, '6.1f') for x in iv) + ' | '
+          + ' '.join(fmt(x, '6.1f') for x in cv) + ' | '
+          + ' '.join(fmt(x, '5.0f') for x in tv)
+          + f' | {origin_ok(ic + tcg + r4 + ([cg] if cg else []), name)}')
+    p(rule)
+    others = ('glibc', 'jemalloc', 'tcmalloc', 'mimalloc')
+    for name in ('lib', 'preload'):
+        cells = []
+        for i, t in enumerate(PEER_TESTS):
+            best = [icv[o][i] for o in others if icv[o][i] is not None]
+            cells.append(f'{t} {fmt(ratio(icv[name][i], min(best) if best else None), ".2f")}')
+        p(f'  {name} / the best peer (icount): ' + ', '.join(cells))
+    dif = []
+    for name in PEERS:
+        for t in PEER_TESTS:
+            a, b = num(ic[0].get(('peer', name, t))), num(ic[1].get(('peer', name, t)))
+            if a and b and abs(b / a - 1) > 0.02:
+                dif.append(f'{name} {t} {b:.1f}')
+    p('  the ioa=1 boot: the same within 2%' + (', but ' + ', '.join(dif) if dif else ''))
+    # libmagalloc's counters (lib) and the interposer's (preload), icount ioa=0
+    for kv in ic[0].get('peerstat', []):
+        f = dict(x.split('=', 1) for x in kv[2:] if '=' in x)
+        try:
+            mallocs = int(f['mallocs'])
+            p(f'  lib {kv[1]}: {mallocs} mag_malloc()s, {f["refills"]} refills and '
+              f'{f["drains"]} drains (ioctls), {f["large"]} large')
+        except (KeyError, ValueError):
+            pass
+    for kv in ic[0].get('peerpreload', []):
+        f = dict(zip(kv[::2], kv[1::2]))
+        p(f'  preload: heap {f.get("heap", "?")}, {f.get("heap_mallocs", "?")} mallocs from '
+          f'the heap, {f.get("system_mallocs", "?")} from glibc, '
+          f'{f.get("bad_frees", "?")} bad frees')
+    p('')
+
+    p('shared between processes: 4 processes allocating and freeing in one heap, each')
+    p('doing the mix steps above on one thread (bench/shm.cc): mag = one /dev/magalloc')
+    p('heap opened before fork(), libmagalloc in each process; boost = Boost.Interprocess')
+    p('managed_shared_memory (rbtree_best_fit under its interprocess mutex).')
+
+    def best(figs, what, name, hi=True):
+        xs = [x for x in figs.get((what, name, 4), []) if x is not None]
+        return (max(xs) if hi else min(xs)) if xs else None
+
+    for name, figs in (('icount ioa=0', ic[0]), ('icount ioa=1', ic[1])):
+        m, b = best(figs, 'shmns', 'mag', False), best(figs, 'shmns', 'boost', False)
+        p(f'  {name}: instructions per pair, mag {fmt(m, ".1f")}, boost {fmt(b, ".1f")}, '
+          f'boost/mag {fmt(ratio(b, m), ".2f")}')
+    p('  plain TCG, operations/s (one malloc or one free each), the best of 2 runs per')
+    p('  boot, median [min..max] over the boots; mag/boost taken within each boot:')
+    rs = []
+    for label, boots in (('2 vCPUs', tcg), ('4 vCPUs', r4)):
+        m = [best(f, 'shm', 'mag') for f in boots]
+        b = [best(f, 'shm', 'boost') for f in boots]
+        r = [ratio(x, y) for x, y in zip(m, b)]
+        rs.append(median(r))
+        mm = spread([x / 1e6 if x else None for x in m], '.2f')
+        bm = spread([x / 1e6 if x else None for x in b], '.2f')
+        p(f'  {label}, {len(boots)} boots: mag {mm} M/s, boost {bm} M/s,')
+        p(f'    mag/boost {spread(r, ".1f")}')
+    p(f'  mag >= 5 x boost (median ratio, 2 and 4 vCPUs): {judge(rs, 5.0, False)}')
+    p('')
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -232,11 +364,13 @@ def main():
     ap.add_argument('--replay4', action='append', default=[])
     ap.add_argument('--command', action='append', default=[])
     ap.add_argument('--note', action='append', default=[])
+    ap.add_argument('--callgrind')
     args = ap.parse_args()
 
     ic = [parse(args.icount0), parse(args.icount1)]
     tcg = [parse(p) for p in args.tcg]
     r4 = [parse(p) for p in args.replay4]
+    cg = parse(args.callgrind) if args.callgrind else {}
     ok = True
     for path, figs in zip([args.icount0, args.icount1] + args.tcg + args.replay4,
                           ic + tcg + r4):
@@ -376,6 +510,7 @@ def main():
       + f'   {fmt(tbs, "5.3f")} {fmt(tlg, "5.2f")}')
     p(f'  bulk <= 0.1 x single: {judge(bs, 0.1)}   lib <= 2 x glibc: {judge(lg, 2.0)}')
     p('')
+    peer_tables(p, ic, tcg, r4, cg, judge)
     replay_tables(p, ic, tcg, r4)
     p('')
     p(f'targets: {tally["PASS"]} PASS, {tally["MISS"]} MISS')

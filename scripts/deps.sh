@@ -7,7 +7,9 @@
 # newest -rt-amd64 (PREEMPT_RT) flavour of 6.12, whose headers and image
 # both exist.
 #
-# Usage: scripts/deps.sh [--print]
+# Usage: scripts/deps.sh [--bench]
+#   --bench: also what `make bench` alone needs (its peers: Debian's
+#   jemalloc, tcmalloc and mimalloc, Boost's headers, g++, valgrind).
 #   Installs what is missing (as root) and prints shell assignments
 #   (K612=..., K61=..., K612RT=..., K612RT_VMLINUZ=..., LINUX_SRC_TAR=...)
 #   on stdout for the caller to eval; each kernel's image is
@@ -16,6 +18,9 @@
 set -euo pipefail
 
 log() { echo "deps: $*" >&2; }
+
+bench=
+[ "${1:-}" = --bench ] && bench=1
 
 apt_updated=
 apt_update() {
@@ -74,6 +79,9 @@ pkgs=(
 	# the guest's preload step runs them through libmagalloc-preload.so
 	sqlite3
 )
+# make bench's peers (bench/peers.c, bench/shm.cc, the callgrind runs)
+[ -z "$bench" ] || pkgs+=(libjemalloc2 libgoogle-perftools4 libmimalloc2.0
+			 libboost-dev g++ valgrind)
 
 # One dpkg-query for all of them (one per package costs seconds).
 # dpkg-query exits 1 when it knows none of a name (a package never

@@ -14,10 +14,10 @@ say() { echo "== $*" >&2; }
 
 # Sets K612, K61, LINUX_SRC_TAR, LINUX_SRC_VER and LINUX_SRC (the unpacked
 # linux-source-6.12 tree, shared by checkpatch, kunit.py and the kselftest
-# harness).
+# harness).  Arguments go to scripts/deps.sh (--bench).
 setup_deps() {
 	local vars
-	vars=$("$top/scripts/deps.sh")
+	vars=$("$top/scripts/deps.sh" "$@")
 	eval "$vars"
 	LINUX_SRC=$cache/linux-source-6.12
 	if [ "$(cat "$LINUX_SRC/.magalloc-version" 2>/dev/null)" != "$LINUX_SRC_VER" ]; then
