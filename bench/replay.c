@@ -127,6 +127,7 @@ struct trace {
 /* What is held: slab pages, magalloc's pages. */
 struct held {
 	unsigned long slab, mag;
+	unsigned long mag_free, mag_span_free;	/* pages, bytes (mag_usage()) */
 };
 
 static void held_read(struct held *h)
@@ -135,6 +136,8 @@ static void held_read(struct held *h)
 
 	mag_usage(&u);
 	h->mag = u.pages;
+	h->mag_free = u.free_pages;
+	h->mag_span_free = u.span_free_bytes;
 	h->slab = global_node_page_state_pages(NR_SLAB_UNRECLAIMABLE_B) +
 		  global_node_page_state_pages(NR_SLAB_RECLAIMABLE_B);
 }
@@ -168,10 +171,12 @@ static void footprint(const char *what, enum rkind kind, const char *step,
 	char r[32];
 
 	ratio_str(r, sizeof(r), held, live);
-	pr_info("%s kind=%s %s live=%llu held=%lld ratio=%s slab=%lld pages=%lld\n",
+	pr_info("%s kind=%s %s live=%llu held=%lld ratio=%s slab=%lld pages=%lld free_blocks=%lld span_free=%lld\n",
 		what, rkind_name[kind], step, live, held, r,
 		(s64)(now->slab - base->slab) * (s64)PAGE_SIZE,
-		kind == R_MAG ? (s64)now->mag * (s64)PAGE_SIZE : 0);
+		kind == R_MAG ? (s64)now->mag * (s64)PAGE_SIZE : 0,
+		kind == R_MAG ? (s64)now->mag_free * (s64)PAGE_SIZE : 0,
+		kind == R_MAG ? (s64)now->mag_span_free : 0);
 }
 
 /* ---- one stream of operations ---------------------------------------- */

@@ -476,11 +476,11 @@ static void numa_placement(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pool->central[cpu_to_mem(other)]->nr_spans, 0UL);
 
 	/*
-	 * Idle for a trim period, the magazine goes home to its node's
-	 * depot (partial: into the spans), as every idle magazine does.
+	 * At the next trim the magazine goes home to its node's depot
+	 * (partial: into the spans): no allocation of this CPU missed on
+	 * that node since the last trim, as none ever does on a remote
+	 * node's magazines, which only frees fill.
 	 */
-	mag_trim_now();
-	KUNIT_EXPECT_FALSE(test, mag_is_sentinel(pc->loaded));
 	mag_trim_now();
 	KUNIT_EXPECT_TRUE(test, mag_is_sentinel(pc->loaded));
 	mag_drain_all();
@@ -543,9 +543,9 @@ static void hotplug_flush(struct kunit *test)
 }
 
 /*
- * The periodic trim: a CPU that took no slow path for a whole period has
- * its magazines drained to the depot; a depot's full magazines that no CPU
- * took for a period go back to their spans.
+ * The periodic trim: a CPU whose allocations did not miss for a whole
+ * period has its magazines drained to the depot; a depot's full magazines
+ * that no CPU took for a period go back to their spans.
  */
 static void trim_idle_caches(struct kunit *test)
 {
@@ -581,6 +581,53 @@ static void trim_idle_caches(struct kunit *test)
 	mag_trim_now();
 	KUNIT_EXPECT_EQ(test, c->nr_full, 0U);
 	KUNIT_EXPECT_EQ(test, mag_central_live(c), 0UL);
+	check_central(test, c);
+}
+
+/*
+ * A burst of frees after the allocations stopped: the next trim gives it
+ * all back, to the spans and the spans to the heap (the empty one kept
+ * against grow and shrink cycles too), in one period.  Before, the CPU
+ * kept its magazines a period more for the frees' slow paths, the depot
+ * kept the magazines that came during the period (Bonwick's lowest count
+ * of the period), and each pool and node kept an empty span for good: the
+ * replay's churn still held 0.31x its last live bytes 5 s after freeing
+ * them all.
+ */
+static void trim_frees_burst_in_one_period(struct kunit *test)
+{
+	struct mag_cache *cache = test_cache(test, 256, NULL);
+	struct mag_pool *pool = cache_pool(cache);
+	struct on_cpu_batch b = { .cache = cache, .nr = 8 * pool->mag_size };
+	int cpu = cpumask_first(cpu_online_mask);
+	struct mag_central *c;
+	struct mag_cpu *pc;
+	unsigned int i;
+
+	b.objs = kunit_kcalloc(test, b.nr, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, b.objs);
+	mag_trim_pause(true);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, trim_resume, NULL), 0);
+	pc = per_cpu_ptr(pool->cpu[cpu_to_mem(cpu)], cpu);
+	c = pool->central[cpu_to_mem(cpu)];
+	work_on_cpu(cpu, alloc_batch_here, &b);
+	for (i = 0; i < b.nr; i++)
+		KUNIT_ASSERT_NOT_NULL(test, b.objs[i]);
+	KUNIT_ASSERT_GT(test, c->nr_spans, 1UL);
+	/* the period of the allocations */
+	mag_trim_now();
+
+	work_on_cpu(cpu, free_batch_here, &b);
+	KUNIT_ASSERT_GT(test, c->nr_full, 0U);
+	KUNIT_ASSERT_FALSE(test, mag_is_sentinel(pc->loaded));
+
+	/* the period of the frees: everything goes */
+	mag_trim_now();
+	KUNIT_EXPECT_TRUE(test, mag_is_sentinel(pc->loaded));
+	KUNIT_EXPECT_TRUE(test, mag_is_sentinel(pc->prev));
+	KUNIT_EXPECT_EQ(test, c->nr_full, 0U);
+	KUNIT_EXPECT_EQ(test, mag_central_live(c), 0UL);
+	KUNIT_EXPECT_EQ(test, c->nr_spans, 0UL);
 	check_central(test, c);
 }
 
@@ -1131,6 +1178,7 @@ static struct kunit_case alloc_cases[] = {
 	KUNIT_CASE(numa_placement),
 	KUNIT_CASE(hotplug_flush),
 	KUNIT_CASE(trim_idle_caches),
+	KUNIT_CASE(trim_frees_burst_in_one_period),
 	KUNIT_CASE(shrinker_returns_memory),
 	KUNIT_CASE(shrinker_counts_what_it_frees),
 	KUNIT_CASE(shrinker_keeps_working_set),

@@ -471,7 +471,7 @@ void *mag_large_alloc_from(struct mag_heap **heaps, size_t size, gfp_t gfp, int 
 void mag_large_free(struct mag_span *s);
 bool mag_huge_free(const void *p);
 size_t mag_huge_size(const void *p);
-unsigned long mag_heap_pages(struct mag_heap *h);
+unsigned long mag_heap_pages(struct mag_heap *h, unsigned long *free);
 unsigned long mag_huge_pages(void);
 unsigned int mag_order_of(unsigned int npages);
 

@@ -74,11 +74,16 @@ void mag_cache_destroy(struct mag_cache *cache);
  *	comes from kmalloc() (span descriptors, magazines)
  * @slow: slow-path entries, every pool and CPU
  * @central_locks: times an allocation or a free took a central list's lock
+ * @free_pages: of @pages, those in the arenas' free buddy blocks
+ * @span_free_bytes: bytes of the free objects in spans (not those parked
+ *	in magazines)
  */
 struct mag_usage {
 	unsigned long pages;
 	unsigned long slow;
 	unsigned long central_locks;
+	unsigned long free_pages;
+	unsigned long span_free_bytes;
 };
 
 void mag_usage(struct mag_usage *u);

@@ -183,18 +183,24 @@ DEFINE_SHOW_ATTRIBUTE(mag_stats);
  */
 void mag_usage(struct mag_usage *u)
 {
+	unsigned long free;
 	struct mag_pool *pool;
 	int node;
 
 	memset(u, 0, sizeof(*u));
-	for_each_node(node)
-		u->pages += mag_heap_pages(mag_heaps[node]);
+	for_each_node(node) {
+		u->pages += mag_heap_pages(mag_heaps[node], &free);
+		u->free_pages += free;
+	}
 	u->pages += mag_huge_pages();
 	mutex_lock(&mag_pools_mutex);
 	list_for_each_entry(pool, &mag_pools, link) {
-		for_each_node(node)
+		for_each_node(node) {
 			/* statistics, each written under its central's lock */
 			u->central_locks += data_race(pool->central[node]->locks);
+			u->span_free_bytes += data_race(pool->central[node]->nr_free_objs) *
+					      pool->size;
+		}
 		if (pool->cpu)
 			u->slow += mag_cpu_sum(pool, offsetof(struct mag_cpu, slow));
 	}

@@ -690,16 +690,18 @@ unsigned long mag_huge_pages(void)
 /**
  * mag_heap_pages() - pages a heap holds from the page allocator
  * @h: the heap
+ * @free: set to the pages of its arenas' free blocks
  *
  * Return: the pages of its arenas, headers and free blocks included, and
  * of its loose blocks.
  */
-unsigned long mag_heap_pages(struct mag_heap *h)
+unsigned long mag_heap_pages(struct mag_heap *h, unsigned long *free)
 {
 	unsigned long flags, pages;
 
 	spin_lock_irqsave(&h->lock, flags);
 	pages = (h->nr_arenas << MAG_ARENA_ORDER) + h->loose_pages;
+	*free = h->free_pages;
 	spin_unlock_irqrestore(&h->lock, flags);
 	return pages;
 }

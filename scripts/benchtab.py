@@ -191,6 +191,11 @@ def replay_tables(p, ic, tcg, r4):
                          f'+ pages {int(kv["pages"]) // 1024})')
         live = kvnum(figs, ('footprint', 'mag', 'all'), 'live')
         p(f'  {name}: live {fmt(live and live / 1024, ".0f")} KiB; ' + '; '.join(cells))
+        fb = kvnum(figs, ('footprint', 'mag', 'all'), 'free_blocks')
+        sf = kvnum(figs, ('footprint', 'mag', 'all'), 'span_free')
+        if fb is not None and sf is not None:
+            p(f'    of magalloc\'s pages: {fb / 1024:.0f} KiB in its arenas\' free blocks, '
+              f'{sf / 1024:.0f} KiB of free objects in spans')
     fr = [median(kvnum(f, ('footprint', k, 'all'), 'ratio') for f in tcg + r4)
           for k in ('mag', 'slub')]
     p(f'  TCG boots, median: mag {fmt(fr[0], ".3f")}, SLUB {fmt(fr[1], ".3f")}')
