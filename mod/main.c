@@ -198,6 +198,7 @@ void mag_usage(struct mag_usage *u)
 		for_each_node(node) {
 			/* statistics, each written under its central's lock */
 			u->central_locks += data_race(pool->central[node]->locks);
+			/* as above */
 			u->span_free_bytes += data_race(pool->central[node]->nr_free_objs) *
 					      pool->size;
 		}
