@@ -572,9 +572,10 @@ static int mag_mmap(struct file *file, struct vm_area_struct *vma)
 	 * Shmem pages of file->f_mapping, never grown by mremap(), shared
 	 * with forked children.  VM_NOHUGEPAGE: the heap's shmem file gets
 	 * huge pages only if shmem_enabled is "force", and a PMD mapping of
-	 * one would map its pages of other spans, live or not, without
-	 * mag_fault()'s check (6.12's do_set_pmd() refuses it for
-	 * VM_NOHUGEPAGE).
+	 * one would map its pages of other spans (live, or freed and so
+	 * zeroed) without mag_fault()'s check; 6.12's do_set_pmd() refuses
+	 * it for VM_NOHUGEPAGE, which MADV_HUGEPAGE clears: "force" is not
+	 * supported.
 	 */
 	mag_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_NOHUGEPAGE);
 	vma->vm_ops = &mag_vm_ops;
