@@ -285,6 +285,59 @@ TEST_F(shm, io_uring_fixed_buffer)
 	close(ring);
 }
 
+/*
+ * Frees race faults: a thread reads the range through /proc/self/mem (its
+ * faults fail with an error, not SIGBUS, where no live span is) while
+ * another allocates, checks, fills and frees the same large object over
+ * and over.  A fault that got a page before the free must not leave it
+ * mapped, or visible, in the next span: every new object reads zeroed.
+ */
+struct racer {
+	char *addr;
+	size_t len;
+	int stop;
+	long reads;
+};
+
+static void *reader(void *arg)
+{
+	struct racer *r = arg;
+	char *buf = malloc(r->len);
+	int fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+
+	while (buf && fd >= 0 && !__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE))
+		if (pread(fd, buf, r->len, (off_t)(uintptr_t)r->addr) > 0)
+			r->reads++;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(shm, free_races_faults, 120)
+{
+	const size_t size = 16 * self->ps;
+	struct racer r = { .len = size };
+	unsigned int i, dirty = 0;
+	pthread_t t;
+	__u64 off, first;
+
+	ASSERT_EQ(0, mg_alloc(self->h.fd, size, &first));
+	ASSERT_EQ(0, mg_free(self->h.fd, first));
+	r.addr = self->h.base + first;
+	ASSERT_EQ(0, pthread_create(&t, NULL, reader, &r));
+	for (i = 0; i < 400; i++) {
+		ASSERT_EQ(0, mg_alloc(self->h.fd, size, &off));
+		dirty += nonzero(self->h.base + off, size) >= 0;
+		memset(self->h.base + off, 0xee, size);
+		ASSERT_EQ(0, mg_free(self->h.fd, off));
+	}
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	TH_LOG("%u rounds, %ld reads of the range by the other thread", i, r.reads);
+	EXPECT_EQ(0, dirty);
+}
+
 /* ---- shared heaps in practice ---- */
 
 #define NR_PROCS	4	/* 2 producers, 2 consumers */
