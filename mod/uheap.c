@@ -18,11 +18,14 @@
  * libmagalloc, which refills and drains them with the bulk ioctls.
  *
  * Pages: each heap is backed by a shmem file of its range's size
- * (shmem_file_setup()), private to the heap: no other file reaches it.
- * The /dev/magalloc file's f_mapping is that file's address_space, so the
- * heap's mappings (the opener's, forked children's, those of processes
- * it was passed to with SCM_RIGHTS: all map the same struct file) are
- * file mappings of shmem pages.  A page of the range gets memory only
+ * (shmem_file_setup()), private to the heap: no descriptor reaches it.
+ * mmap() of /dev/magalloc makes the mapping one of that file
+ * (vma_set_file()) with this file's vm_operations, so every mapping of
+ * the heap (the opener's, forked children's, those of processes the
+ * descriptor was passed to with SCM_RIGHTS) is a shared file mapping of
+ * shmem pages, found through the shmem file's address_space, and
+ * /proc/<pid>/maps names it "/magalloc (deleted)".  A page of the range
+ * gets memory only
  * when a mapping first touches it while an allocated span or large
  * object covers it: the fault handler reads the page in through shmem
  * (allocated zeroed, or brought back from swap), charged to the memory
@@ -38,8 +41,11 @@
  * span's life: a reused range reads back zeroed.
  *
  * The heap's byte cap bounds the pages of its spans and large objects.
- * The last close (of the opener and every fork or SCM_RIGHTS copy) frees
- * everything.
+ * The heap is refcounted: the /dev/magalloc file holds a reference, and
+ * so does each mapping (vm_operations open and close), for a mapping
+ * holds the shmem file, not this one.  The last of them (the last close
+ * of the opener and every fork or SCM_RIGHTS copy, and the last munmap())
+ * frees everything.
  *
  * Locking: heap->lock (a mutex) protects the whole heap and is taken by
  * the ioctls and the fault handler (with mmap_lock or the VMA's lock held:
@@ -65,6 +71,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
+#include <linux/refcount.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/shmem_fs.h>
@@ -130,8 +137,9 @@ struct mag_uspan {
 
 /**
  * struct mag_uheap - one open() of /dev/magalloc
+ * @refs: the /dev/magalloc file's reference and one per mapping
  * @lock: protects everything below
- * @shm: the shmem file backing the range (its f_mapping is the file's)
+ * @shm: the shmem file backing the range, which the mappings map
  * @memcg: memory cgroup of the opener, charged for the pages
  * @npages: pages in the range
  * @cap: byte cap
@@ -152,6 +160,7 @@ struct mag_uspan {
  * @link: in mag_uheaps, for debugfs
  */
 struct mag_uheap {
+	refcount_t refs;
 	struct mutex lock;	/* see above */
 	struct file *shm;
 	struct mem_cgroup *memcg;
@@ -415,6 +424,7 @@ static struct mag_uheap *uheap_create(void)
 
 	if (!h)
 		return NULL;
+	refcount_set(&h->refs, 1);
 	mutex_init(&h->lock);
 	for (cls = 0; cls < MAG_NR_CLASSES; cls++) {
 		INIT_LIST_HEAD(&h->partial[cls]);
@@ -455,7 +465,7 @@ static void uheap_destroy(struct mag_uheap *h)
 	unsigned int o;
 
 	/*
-	 * No mapping is left (each holds the file): spans go without
+	 * No mapping is left (each holds a reference): spans go without
 	 * unmapping, and the pages with the shmem file's last reference.
 	 */
 	for (pg = 0; pg < h->npages; pg++) {
@@ -474,6 +484,17 @@ static void uheap_destroy(struct mag_uheap *h)
 	kfree(h);
 }
 
+/* The last reference: out of the debugfs list, and everything freed. */
+static void uheap_put(struct mag_uheap *h)
+{
+	if (!refcount_dec_and_test(&h->refs))
+		return;
+	mutex_lock(&mag_uheaps_mutex);
+	list_del(&h->link);
+	mutex_unlock(&mag_uheaps_mutex);
+	uheap_destroy(h);
+}
+
 static int mag_open(struct inode *inode, struct file *file)
 {
 	struct mag_uheap *h = uheap_create();
@@ -481,7 +502,6 @@ static int mag_open(struct inode *inode, struct file *file)
 	if (!h)
 		return -ENOMEM;
 	file->private_data = h;
-	file->f_mapping = h->shm->f_mapping;
 	mutex_lock(&mag_uheaps_mutex);
 	list_add_tail(&h->link, &mag_uheaps);
 	mutex_unlock(&mag_uheaps_mutex);
@@ -490,12 +510,7 @@ static int mag_open(struct inode *inode, struct file *file)
 
 static int mag_release(struct inode *inode, struct file *file)
 {
-	struct mag_uheap *h = file->private_data;
-
-	mutex_lock(&mag_uheaps_mutex);
-	list_del(&h->link);
-	mutex_unlock(&mag_uheaps_mutex);
-	uheap_destroy(h);
+	uheap_put(file->private_data);
 	return 0;
 }
 
@@ -506,7 +521,7 @@ static int mag_release(struct inode *inode, struct file *file)
  */
 static vm_fault_t mag_fault(struct vm_fault *vmf)
 {
-	struct mag_uheap *h = vmf->vma->vm_file->private_data;
+	struct mag_uheap *h = vmf->vma->vm_private_data;
 	pgoff_t pg = vmf->pgoff;
 	struct mem_cgroup *old;
 	struct page *page;
@@ -545,11 +560,27 @@ out:
 	return ret;
 }
 
+/* A mapping copied (fork(), a split, mremap()) holds the heap too. */
+static void mag_vm_open(struct vm_area_struct *vma)
+{
+	struct mag_uheap *h = vma->vm_private_data;
+
+	refcount_inc(&h->refs);
+}
+
+static void mag_vm_close(struct vm_area_struct *vma)
+{
+	uheap_put(vma->vm_private_data);
+}
+
 /*
  * No ->map_pages (fault-around): every page is mapped through mag_fault(),
- * which checks that a live span covers it.
+ * which checks that a live span covers it.  A ->close also keeps the
+ * kernel from merging the heap's mappings with each other.
  */
 static const struct vm_operations_struct mag_vm_ops = {
+	.open = mag_vm_open,
+	.close = mag_vm_close,
 	.fault = mag_fault,
 };
 
@@ -569,7 +600,7 @@ static int mag_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EPERM;
 	mag_vm_flags_clear(vma, VM_MAYEXEC);
 	/*
-	 * Shmem pages of file->f_mapping, never grown by mremap(), shared
+	 * Shmem pages, never grown by mremap(), shared
 	 * with forked children.  VM_NOHUGEPAGE: the heap's shmem file gets
 	 * huge pages only if shmem_enabled is "force", and a PMD mapping of
 	 * one would map its pages of other spans (live, or freed and so
@@ -578,6 +609,14 @@ static int mag_mmap(struct file *file, struct vm_area_struct *vma)
 	 * supported.
 	 */
 	mag_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_NOHUGEPAGE);
+	/*
+	 * A mapping of the shmem file: what looks at vma->vm_file (smaps'
+	 * shmem swap count, futex keys, rmap) sees shmem's own inode and
+	 * address_space.  The heap itself is held through vm_private_data.
+	 */
+	vma_set_file(vma, h->shm);
+	refcount_inc(&h->refs);
+	vma->vm_private_data = h;
 	vma->vm_ops = &mag_vm_ops;
 	return 0;
 }

@@ -94,6 +94,38 @@ static long smaps_kb(const void *addr, const char *key)
 	return v;
 }
 
+/* The line of /proc/self/maps whose mapping holds @addr, in @buf, or "". */
+static void maps_line(const void *addr, char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	unsigned long lo, hi, a = (unsigned long)addr;
+
+	buf[0] = 0;
+	if (!f)
+		return;
+	while (fgets(buf, len, f))
+		if (sscanf(buf, "%lx-%lx ", &lo, &hi) == 2 && a >= lo && a < hi)
+			break;
+	if (ferror(f) || feof(f))
+		buf[0] = 0;
+	fclose(f);
+}
+
+/*
+ * The mapping is one of the heap's shmem file: a shared mapping, named
+ * HEAP_MAPS_NAME, never executable.
+ */
+TEST_F(shm, maps_names_shmem_file)
+{
+	char line[512];
+
+	maps_line(self->h.base, line, sizeof(line));
+	TH_LOG("%s", line);
+	ASSERT_NE(0, line[0]);
+	EXPECT_NE(NULL, strstr(line, " rw-s "));
+	EXPECT_NE(NULL, strstr(line, HEAP_MAPS_NAME "\n"));
+}
+
 /*
  * Touched pages count in RssShmem and in the mapping's smaps Rss, and in
  * the heap's resident bytes; freed, they leave all three.
