@@ -370,6 +370,31 @@ TEST_F_TIMEOUT(shm, free_races_faults, 120)
 	EXPECT_EQ(0, dirty);
 }
 
+/*
+ * mlock(): a live object's pages lock (they are faulted in, and count in
+ * VmLck); a range with pages no live span covers cannot be faulted in,
+ * so mlock() of it fails (ENOMEM, as for any range it cannot populate).
+ */
+TEST_F(shm, mlock_live_object)
+{
+	const size_t size = 8 * self->ps;
+	long before, locked;
+	__u64 off;
+
+	ASSERT_EQ(0, mg_alloc(self->h.fd, size, &off));
+	before = status_kb("VmLck");
+	if (mlock(self->h.base + off, size))
+		SKIP(return, "mlock: %s", strerror(errno));
+	locked = status_kb("VmLck");
+	TH_LOG("VmLck %ld kB, then %ld kB", before, locked);
+	EXPECT_EQ(before + (long)(size >> 10), locked);
+	EXPECT_EQ(-1, nonzero(self->h.base + off, size));
+	EXPECT_EQ(0, munlock(self->h.base + off, size));
+	EXPECT_EQ(-1, mlock(self->h.base + off, size + self->ps));
+	EXPECT_EQ(ENOMEM, errno);
+	munlock(self->h.base + off, size + self->ps);
+}
+
 /* ---- shared heaps in practice ---- */
 
 #define NR_PROCS	4	/* 2 producers, 2 consumers */
