@@ -117,8 +117,15 @@ static void maps_line(const void *addr, char *buf, size_t len)
  */
 TEST_F(shm, maps_names_shmem_file)
 {
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "re");
 	char line[512];
 
+	/* small pages for the heap's file but with always, within_size, force */
+	if (f) {
+		if (fgets(line, sizeof(line), f))
+			TH_LOG("shmem_enabled: %s", line);
+		fclose(f);
+	}
 	maps_line(self->h.base, line, sizeof(line));
 	TH_LOG("%s", line);
 	ASSERT_NE(0, line[0]);
