@@ -780,6 +780,8 @@ int mag_query_fill(struct magalloc_query *q);
 /* uheap.c: userspace heaps behind the character device */
 struct seq_file;
 extern const struct file_operations mag_fops;
+int mag_uheap_init(void);
+void mag_uheap_exit(void);
 void mag_uheaps_show(struct seq_file *m);
 
 #endif /* _MAGALLOC_INTERNAL_H */

@@ -266,15 +266,18 @@ static int __init magalloc_init(void)
 	ret = mag_lifecycle_init();
 	if (ret)
 		goto out_api;
+	ret = mag_uheap_init();
+	if (ret)
+		goto out_lifecycle;
 	ret = mag_chrdev_init();
 	if (ret) {
 		pr_err("cannot register /dev/magalloc: %d\n", ret);
-		goto out_lifecycle;
+		goto out_uheap;
 	}
 	ret = mag_sysfs_init();
 	if (ret) {
 		mag_chrdev_exit();
-		goto out_lifecycle;
+		goto out_uheap;
 	}
 	mag_debugfs = debugfs_create_dir("magalloc", NULL);
 	debugfs_create_file("stats", 0444, mag_debugfs, NULL, &mag_stats_fops);
@@ -292,6 +295,8 @@ static int __init magalloc_init(void)
 		MAG_NR_CLASSES - 1, MAG_MAX_SMALL, MAJOR(mag_devt), MINOR(mag_devt));
 	return 0;
 
+out_uheap:
+	mag_uheap_exit();
 out_lifecycle:
 	mag_lifecycle_exit();
 out_api:
@@ -309,6 +314,7 @@ static void __exit magalloc_exit(void)
 	mag_kasan_exit();
 	mag_sysfs_exit();
 	mag_chrdev_exit();
+	mag_uheap_exit();
 	mag_lifecycle_exit();
 	mag_memcg_trim(true);
 	mag_api_exit();

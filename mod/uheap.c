@@ -18,7 +18,11 @@
  * libmagalloc, which refills and drains them with the bulk ioctls.
  *
  * Pages: each heap is backed by a shmem file of its range's size
- * (shmem_file_setup()), private to the heap: no descriptor reaches it.
+ * (shmem_file_setup_with_mnt()), private to the heap: no descriptor
+ * reaches it.  The files live in a tmpfs of this module's, mounted
+ * huge=never: unlike shmem_file_setup()'s internal mount, it gets huge
+ * pages from no shmem_enabled setting but "force", and a huge page would
+ * hold several spans.
  * mmap() of /dev/magalloc makes the mapping one of that file
  * (vma_set_file()) with this file's vm_operations, so every mapping of
  * the heap (the opener's, forked children's, those of processes the
@@ -41,11 +45,11 @@
  * span's life: a reused range reads back zeroed.
  *
  * The heap's byte cap bounds the pages of its spans and large objects.
- * The heap is refcounted: the /dev/magalloc file holds a reference, and
- * so does each mapping (vm_operations open and close), for a mapping
- * holds the shmem file, not this one.  The last of them (the last close
- * of the opener and every fork or SCM_RIGHTS copy, and the last munmap())
- * frees everything.
+ * The heap lives as long as the /dev/magalloc file, and each mapping
+ * holds that file (vm_private_data, taken and dropped by the
+ * vm_operations' open and close), for vm_file is the shmem file: the
+ * last close of the opener and every fork or SCM_RIGHTS copy and the last
+ * munmap() free everything, and a mapping keeps the module loaded.
  *
  * Locking: heap->lock (a mutex) protects the whole heap and is taken by
  * the ioctls and the fault handler (with mmap_lock or the VMA's lock held:
@@ -70,8 +74,8 @@
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/mount.h>
 #include <linux/pagemap.h>
-#include <linux/refcount.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/shmem_fs.h>
@@ -137,7 +141,6 @@ struct mag_uspan {
 
 /**
  * struct mag_uheap - one open() of /dev/magalloc
- * @refs: the /dev/magalloc file's reference and one per mapping
  * @lock: protects everything below
  * @shm: the shmem file backing the range, which the mappings map
  * @memcg: memory cgroup of the opener, charged for the pages
@@ -160,7 +163,6 @@ struct mag_uspan {
  * @link: in mag_uheaps, for debugfs
  */
 struct mag_uheap {
-	refcount_t refs;
 	struct mutex lock;	/* see above */
 	struct file *shm;
 	struct mem_cgroup *memcg;
@@ -184,6 +186,7 @@ struct mag_uheap {
 
 static LIST_HEAD(mag_uheaps);
 static DEFINE_MUTEX(mag_uheaps_mutex);	/* protects mag_uheaps */
+static struct vfsmount *mag_shm_mnt;	/* the heaps' shmem files' tmpfs */
 
 /* ---- the buddy over page indices ---- */
 
@@ -424,7 +427,6 @@ static struct mag_uheap *uheap_create(void)
 
 	if (!h)
 		return NULL;
-	refcount_set(&h->refs, 1);
 	mutex_init(&h->lock);
 	for (cls = 0; cls < MAG_NR_CLASSES; cls++) {
 		INIT_LIST_HEAD(&h->partial[cls]);
@@ -442,8 +444,8 @@ static struct mag_uheap *uheap_create(void)
 	}
 	free_range(h, 0, h->npages);
 	/* VM_NORESERVE: pages are accounted (overcommit) as they come */
-	h->shm = shmem_file_setup("magalloc", (loff_t)h->npages << PAGE_SHIFT,
-				  VM_NORESERVE);
+	h->shm = shmem_file_setup_with_mnt(mag_shm_mnt, "magalloc",
+					   (loff_t)h->npages << PAGE_SHIFT, VM_NORESERVE);
 	if (IS_ERR(h->shm)) {
 		h->shm = NULL;
 		goto fail;
@@ -465,7 +467,7 @@ static void uheap_destroy(struct mag_uheap *h)
 	unsigned int o;
 
 	/*
-	 * No mapping is left (each holds a reference): spans go without
+	 * No mapping is left (each holds the file): spans go without
 	 * unmapping, and the pages with the shmem file's last reference.
 	 */
 	for (pg = 0; pg < h->npages; pg++) {
@@ -484,17 +486,6 @@ static void uheap_destroy(struct mag_uheap *h)
 	kfree(h);
 }
 
-/* The last reference: out of the debugfs list, and everything freed. */
-static void uheap_put(struct mag_uheap *h)
-{
-	if (!refcount_dec_and_test(&h->refs))
-		return;
-	mutex_lock(&mag_uheaps_mutex);
-	list_del(&h->link);
-	mutex_unlock(&mag_uheaps_mutex);
-	uheap_destroy(h);
-}
-
 static int mag_open(struct inode *inode, struct file *file)
 {
 	struct mag_uheap *h = uheap_create();
@@ -510,7 +501,12 @@ static int mag_open(struct inode *inode, struct file *file)
 
 static int mag_release(struct inode *inode, struct file *file)
 {
-	uheap_put(file->private_data);
+	struct mag_uheap *h = file->private_data;
+
+	mutex_lock(&mag_uheaps_mutex);
+	list_del(&h->link);
+	mutex_unlock(&mag_uheaps_mutex);
+	uheap_destroy(h);
 	return 0;
 }
 
@@ -521,7 +517,8 @@ static int mag_release(struct inode *inode, struct file *file)
  */
 static vm_fault_t mag_fault(struct vm_fault *vmf)
 {
-	struct mag_uheap *h = vmf->vma->vm_private_data;
+	struct file *file = vmf->vma->vm_private_data;
+	struct mag_uheap *h = file->private_data;
 	pgoff_t pg = vmf->pgoff;
 	struct mem_cgroup *old;
 	struct page *page;
@@ -560,17 +557,16 @@ out:
 	return ret;
 }
 
-/* A mapping copied (fork(), a split, mremap()) holds the heap too. */
+/* A mapping copied (fork(), a split, mremap()) holds the file too. */
 static void mag_vm_open(struct vm_area_struct *vma)
 {
-	struct mag_uheap *h = vma->vm_private_data;
-
-	refcount_inc(&h->refs);
+	get_file(vma->vm_private_data);
 }
 
+/* fput() defers the release: never run from here, under mmap_lock */
 static void mag_vm_close(struct vm_area_struct *vma)
 {
-	uheap_put(vma->vm_private_data);
+	fput(vma->vm_private_data);
 }
 
 /*
@@ -602,21 +598,21 @@ static int mag_mmap(struct file *file, struct vm_area_struct *vma)
 	/*
 	 * Shmem pages, never grown by mremap(), shared
 	 * with forked children.  VM_NOHUGEPAGE: the heap's shmem file gets
-	 * huge pages only if shmem_enabled is "force", and a PMD mapping of
-	 * one would map its pages of other spans (live, or freed and so
-	 * zeroed) without mag_fault()'s check; 6.12's do_set_pmd() refuses
-	 * it for VM_NOHUGEPAGE, which MADV_HUGEPAGE clears: "force" is not
-	 * supported.
+	 * huge pages only if shmem_enabled is "force" (see mag_uheap_init()),
+	 * and a PMD mapping of one would map its pages of other spans (live,
+	 * or freed and so zeroed) without mag_fault()'s check; 6.12's
+	 * do_set_pmd() refuses it for VM_NOHUGEPAGE, which MADV_HUGEPAGE
+	 * clears: "force" is not supported.
 	 */
 	mag_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_NOHUGEPAGE);
 	/*
 	 * A mapping of the shmem file: what looks at vma->vm_file (smaps'
 	 * shmem swap count, futex keys, rmap) sees shmem's own inode and
-	 * address_space.  The heap itself is held through vm_private_data.
+	 * address_space.  This file, and so the heap, is held through
+	 * vm_private_data.
 	 */
 	vma_set_file(vma, h->shm);
-	refcount_inc(&h->refs);
-	vma->vm_private_data = h;
+	vma->vm_private_data = get_file(file);
 	vma->vm_ops = &mag_vm_ops;
 	return 0;
 }
@@ -890,4 +886,33 @@ void mag_uheaps_show(struct seq_file *m)
 		mutex_unlock(&h->lock);
 	}
 	mutex_unlock(&mag_uheaps_mutex);
+}
+
+/**
+ * mag_uheap_init() - mount the tmpfs of the heaps' shmem files
+ *
+ * Return: 0, or a negative errno.
+ */
+int mag_uheap_init(void)
+{
+	/* parsed in place */
+	char opts[] = "huge=never";
+	struct file_system_type *type = get_fs_type("tmpfs");
+
+	/* built in (shmem), so get_fs_type() took no module reference */
+	if (!type)
+		return -ENODEV;
+	mag_shm_mnt = vfs_kern_mount(type, SB_KERNMOUNT, type->name, opts);
+	return PTR_ERR_OR_ZERO(mag_shm_mnt);
+}
+
+/**
+ * mag_uheap_exit() - unmount it
+ *
+ * Shmem files still open (their last fput() pending) hold the mount's
+ * superblock themselves.
+ */
+void mag_uheap_exit(void)
+{
+	kern_unmount(mag_shm_mnt);
 }
