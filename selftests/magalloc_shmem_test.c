@@ -133,6 +133,51 @@ TEST_F(shm, maps_names_shmem_file)
 	EXPECT_NE(NULL, strstr(line, HEAP_MAPS_NAME "\n"));
 }
 
+/* /sys/module/magalloc/refcnt, or -1 */
+static long module_refs(void)
+{
+	FILE *f = fopen("/sys/module/magalloc/refcnt", "re");
+	long v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/*
+ * A mapping outlives close() with its data, and holds the module (its
+ * fault handler) until munmap(): the mapping is of the shmem file, and
+ * holds the /dev/magalloc file besides.
+ */
+TEST_F(shm, mapping_pins_module)
+{
+	long before, mapped, closed, unmapped;
+	struct heap h2;
+	__u64 off;
+
+	before = module_refs();
+	if (before < 0)
+		SKIP(return, "no /sys/module/magalloc/refcnt");
+	ASSERT_EQ(0, mg_open(&h2));
+	ASSERT_EQ(0, mg_alloc(h2.fd, 64, &off));
+	strcpy(h2.base + off, "kept");
+	mapped = module_refs();
+	ASSERT_EQ(0, close(h2.fd));
+	h2.fd = -1;
+	closed = module_refs();
+	EXPECT_STREQ("kept", h2.base + off);
+	mg_close(&h2);
+	unmapped = module_refs();
+	TH_LOG("magalloc refcnt %ld, %ld with a heap, %ld closed but mapped, %ld unmapped",
+	       before, mapped, closed, unmapped);
+	EXPECT_EQ(before + 1, mapped);
+	EXPECT_EQ(mapped, closed);
+	EXPECT_EQ(before, unmapped);
+}
+
 /*
  * Touched pages count in RssShmem and in the mapping's smaps Rss, and in
  * the heap's resident bytes; freed, they leave all three.
