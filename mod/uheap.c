@@ -22,22 +22,22 @@
  * reaches it.  The files live in a tmpfs of this module's, mounted
  * huge=never: unlike shmem_file_setup()'s internal mount, it gets huge
  * pages from no shmem_enabled setting but "force", and a huge page would
- * hold several spans.
- * mmap() of /dev/magalloc makes the mapping one of that file
- * (vma_set_file()) with this file's vm_operations, so every mapping of
- * the heap (the opener's, forked children's, those of processes the
- * descriptor was passed to with SCM_RIGHTS) is a shared file mapping of
- * shmem pages, found through the shmem file's address_space, and
- * /proc/<pid>/maps names it "/magalloc (deleted)".  A page of the range
- * gets memory only
- * when a mapping first touches it while an allocated span or large
- * object covers it: the fault handler reads the page in through shmem
- * (allocated zeroed, or brought back from swap), charged to the memory
- * cgroup of the process that opened the heap, and hands it to the fault
- * code locked, as filemap_fault() does.  So the pages count in the
- * mapping process's RSS (RssShmem) and in smaps, can be swapped out, and
- * can be pinned (futexes, process-shared pthread mutexes, vmsplice(),
- * O_DIRECT, ptrace).  Pages no live span covers are not mapped: touching
+ * hold several spans.  mmap() of /dev/magalloc makes the mapping one of
+ * that file (vma_set_file()) with this file's vm_operations, so every
+ * mapping of the heap (the opener's, forked children's, those of
+ * processes the descriptor was passed to with SCM_RIGHTS) is a shared
+ * file mapping of shmem pages, found through the shmem file's
+ * address_space, and /proc/<pid>/maps names it "/magalloc (deleted)".
+ * A page of the range gets memory only when a mapping first touches it
+ * while an allocated span or large object covers it: the fault handler
+ * reads the page in through shmem (allocated zeroed, or brought back
+ * from swap), charged to the memory cgroup of the process that opened
+ * the heap, and hands it to the fault code locked, as filemap_fault()
+ * does.  So the pages count in the mapping process's RSS (RssShmem) and
+ * in smaps, can be swapped out, and can be pinned (futexes,
+ * process-shared pthread mutexes, vmsplice(), O_DIRECT, ptrace, io_uring
+ * fixed buffers but on 6.1, whose io_uring wants shmem's own vm_ops).
+ * Pages no live span covers are not mapped: touching
  * them raises SIGBUS.  When a span or large object goes back to the
  * buddy, its pages are unmapped from every mapping of the heap and the
  * shmem file's range is truncated (a hole punched: pages and swap freed,
@@ -596,7 +596,8 @@ static int mag_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EPERM;
 	mag_vm_flags_clear(vma, VM_MAYEXEC);
 	/*
-	 * Shmem pages, never grown by mremap(), shared
+	 * Shmem pages, never grown by mremap() (VM_DONTEXPAND, which also
+	 * makes mlock() fault the pages in without locking them), shared
 	 * with forked children.  VM_NOHUGEPAGE: the heap's shmem file gets
 	 * huge pages only if shmem_enabled is "force" (see mag_uheap_init()),
 	 * and a PMD mapping of one would map its pages of other spans (live,
