@@ -896,14 +896,15 @@ void mag_uheaps_show(struct seq_file *m)
  */
 int mag_uheap_init(void)
 {
-	/* parsed in place */
+	/* parsed in place; tmpfs knows "huge" only with THP built in */
 	char opts[] = "huge=never";
 	struct file_system_type *type = get_fs_type("tmpfs");
 
 	/* built in (shmem), so get_fs_type() took no module reference */
 	if (!type)
 		return -ENODEV;
-	mag_shm_mnt = vfs_kern_mount(type, SB_KERNMOUNT, type->name, opts);
+	mag_shm_mnt = vfs_kern_mount(type, SB_KERNMOUNT, type->name,
+				     IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) ? opts : NULL);
 	return PTR_ERR_OR_ZERO(mag_shm_mnt);
 }
 
