@@ -163,7 +163,7 @@ TEST_F(shm, mapping_pins_module)
 		SKIP(return, "no /sys/module/magalloc/refcnt");
 	ASSERT_EQ(0, mg_open(&h2));
 	ASSERT_EQ(0, mg_alloc(h2.fd, 64, &off));
-	strcpy(h2.base + off, "kept");
+	memcpy(h2.base + off, "kept", sizeof("kept"));
 	mapped = module_refs();
 	ASSERT_EQ(0, close(h2.fd));
 	h2.fd = -1;
