@@ -17,41 +17,70 @@
  * The per-thread magazines of this design live in userspace, in
  * libmagalloc, which refills and drains them with the bulk ioctls.
  *
- * Pages: a page of the range gets memory only when a mapping first touches
- * it while an allocated span or large object covers it.  The fault
- * handler allocates it zeroed, charged (__GFP_ACCOUNT) to the memory
- * cgroup of the process that opened the heap, and maps it by pfn.  Pages
- * no live span covers are not mapped: touching them raises SIGBUS.  When a
- * span or large object goes back to the buddy, its pages are unmapped from
- * every mapping of the heap (each heap has its own address_space, from a
- * private pseudo filesystem, so forked children's mappings are found too)
- * and freed, so a page never carries data into another span's life.
+ * Pages: each heap is backed by a shmem file of its range's size
+ * (shmem_file_setup_with_mnt()), private to the heap: no descriptor
+ * reaches it.  The files live in a tmpfs of this module's, mounted
+ * huge=never: unlike shmem_file_setup()'s internal mount, it gets huge
+ * pages from no shmem_enabled setting but "force", and a huge page would
+ * hold several spans.  mmap() of /dev/magalloc makes the mapping one of
+ * that file (vma_set_file()) with this file's vm_operations, so every
+ * mapping of the heap (the opener's, forked children's, those of
+ * processes the descriptor was passed to with SCM_RIGHTS) is a shared
+ * file mapping of shmem pages, found through the shmem file's
+ * address_space, and /proc/<pid>/maps names it "/magalloc (deleted)".
+ * A page of the range gets memory only when a mapping first touches it
+ * while an allocated span or large object covers it: the fault handler
+ * reads the page in through shmem (allocated zeroed, or brought back
+ * from swap), charged to the memory cgroup of the process that opened
+ * the heap, and hands it to the fault code locked, as filemap_fault()
+ * does.  So the pages count in the mapping process's RSS (RssShmem) and
+ * in smaps, can be swapped out, and can be pinned (futexes,
+ * process-shared pthread mutexes, vmsplice(), O_DIRECT, ptrace, io_uring
+ * fixed buffers but on 6.1, whose io_uring wants shmem's own vm_ops).
+ * Pages no live span covers are not mapped: touching
+ * them raises SIGBUS.  When a span or large object goes back to the
+ * buddy, its pages are unmapped from every mapping of the heap and the
+ * shmem file's range is truncated (a hole punched: pages and swap freed,
+ * memory cgroup uncharged), so a page never carries data into another
+ * span's life: a reused range reads back zeroed.
  *
  * The heap's byte cap bounds the pages of its spans and large objects.
- * The last close (of the opener and every fork or SCM_RIGHTS copy) frees
- * everything.
+ * The heap lives as long as the /dev/magalloc file, and each mapping
+ * holds that file (vm_private_data, taken and dropped by the
+ * vm_operations' open and close), for vm_file is the shmem file: the
+ * last close of the opener and every fork or SCM_RIGHTS copy and the last
+ * munmap() free everything, and a mapping keeps the module loaded.
  *
  * Locking: heap->lock (a mutex) protects the whole heap and is taken by
- * the ioctls and the fault handler (with mmap_lock held: mmap_lock ->
- * heap->lock).  Nothing copies from or to userspace under it: a user
- * buffer may itself lie in the heap's mapping.
+ * the ioctls and the fault handler (with mmap_lock or the VMA's lock held:
+ * mmap_lock -> heap->lock).  Under it the fault handler takes a page's
+ * folio lock, and freeing a span takes the address_space's i_mmap lock
+ * and folio locks (shmem_truncate_range()), never the shmem inode's
+ * i_rwsem, which ranks above mmap_lock: heap->lock -> i_mmap_rwsem and
+ * folio lock, as for any filesystem's truncation.  Holding heap->lock
+ * from the check that a span is live to the folio lock, and truncating
+ * under it, keeps a freed span's page from being mapped again: a fault
+ * that got its folio before the span was freed holds the folio lock until
+ * the page is mapped, and truncation, which waits for it, unmaps it.
+ * Nothing copies from or to userspace under heap->lock: a user buffer may
+ * itself lie in the heap's mapping.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bitmap.h>
 #include <linux/capability.h>
+#include <linux/err.h>
 #include <linux/fs.h>
-#include <linux/fs_context.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mount.h>
-#include <linux/pseudo_fs.h>
+#include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/xarray.h>
 
 #include "compat.h"
 #include "internal.h"
@@ -87,7 +116,6 @@ MODULE_PARM_DESC(heap_cap_mb, "default byte cap of a new userspace heap, MiB (de
 /* Largest buddy block, and so largest object: 4 MiB. */
 #define UH_MAX_ORDER	10
 #define UH_MAX_ALLOC	(PAGE_SIZE << UH_MAX_ORDER)
-#define MAGALLOC_FS_MAGIC	0x6d616766	/* "magf" */
 
 /**
  * struct mag_uspan - a span or large object of a userspace heap
@@ -114,16 +142,14 @@ struct mag_uspan {
 /**
  * struct mag_uheap - one open() of /dev/magalloc
  * @lock: protects everything below
- * @inode: owner of the heap's private address_space (the file's f_mapping)
+ * @shm: the shmem file backing the range, which the mappings map
  * @memcg: memory cgroup of the opener, charged for the pages
  * @npages: pages in the range
  * @cap: byte cap
  * @charged: bytes of spans and large objects held
- * @resident: bytes of pages allocated (faulted in)
  * @free_map: per order, a bit per page: a free block of that order starts
  *	there
  * @spans: page index -> span, for every page of every span (NULL: none)
- * @pages: page index -> struct page, for pages faulted in
  * @partial: per class, spans with free objects
  * @full: per class, spans without
  * @nr_spans: per class, spans held
@@ -138,15 +164,13 @@ struct mag_uspan {
  */
 struct mag_uheap {
 	struct mutex lock;	/* see above */
-	struct inode *inode;
+	struct file *shm;
 	struct mem_cgroup *memcg;
 	unsigned long npages;
 	u64 cap;
 	u64 charged;
-	u64 resident;
 	unsigned long *free_map[UH_MAX_ORDER + 1];
 	struct mag_uspan **spans;
-	struct xarray pages;
 	struct list_head partial[MAG_NR_CLASSES];
 	struct list_head full[MAG_NR_CLASSES];
 	unsigned long nr_spans[MAG_NR_CLASSES];
@@ -162,7 +186,7 @@ struct mag_uheap {
 
 static LIST_HEAD(mag_uheaps);
 static DEFINE_MUTEX(mag_uheaps_mutex);	/* protects mag_uheaps */
-static struct vfsmount *mag_mnt;
+static struct vfsmount *mag_shm_mnt;	/* the heaps' shmem files' tmpfs */
 
 /* ---- the buddy over page indices ---- */
 
@@ -254,25 +278,30 @@ static struct mag_uspan *span_new(struct mag_uheap *h, unsigned int npages,
 	return s;
 }
 
-/* Unmap and free a span's pages, give its range back to the buddy. */
+/*
+ * Unmap a span's pages from every mapping, free them (a hole punched in
+ * the shmem file: pages and swap entries go, uncharged), give the range
+ * back to the buddy.
+ */
 static void span_release(struct mag_uheap *h, struct mag_uspan *s)
 {
+	loff_t start = (loff_t)s->first << PAGE_SHIFT;
+	loff_t len = (loff_t)s->npages << PAGE_SHIFT;
 	unsigned long i;
 
-	unmap_mapping_range(h->inode->i_mapping, (loff_t)s->first << PAGE_SHIFT,
-			    (loff_t)s->npages << PAGE_SHIFT, 1);
-	for (i = s->first; i < s->first + s->npages; i++) {
-		struct page *page = xa_erase(&h->pages, i);
-
+	unmap_mapping_range(h->shm->f_mapping, start, len, 1);
+	shmem_truncate_range(file_inode(h->shm), start, start + len - 1);
+	for (i = s->first; i < s->first + s->npages; i++)
 		h->spans[i] = NULL;
-		if (page) {
-			__free_page(page);
-			h->resident -= PAGE_SIZE;
-		}
-	}
 	free_range(h, s->first, s->first + s->npages);
 	h->charged -= (u64)s->npages << PAGE_SHIFT;
 	kfree(s);
+}
+
+/* Bytes of the range in memory: the shmem file's pages in its page cache. */
+static u64 uheap_resident(struct mag_uheap *h)
+{
+	return (u64)READ_ONCE(h->shm->f_mapping->nrpages) << PAGE_SHIFT;
 }
 
 static u64 span_obj(struct mag_uspan *s, unsigned int i)
@@ -399,7 +428,6 @@ static struct mag_uheap *uheap_create(void)
 	if (!h)
 		return NULL;
 	mutex_init(&h->lock);
-	xa_init(&h->pages);
 	for (cls = 0; cls < MAG_NR_CLASSES; cls++) {
 		INIT_LIST_HEAD(&h->partial[cls]);
 		INIT_LIST_HEAD(&h->full[cls]);
@@ -415,9 +443,11 @@ static struct mag_uheap *uheap_create(void)
 			goto fail;
 	}
 	free_range(h, 0, h->npages);
-	h->inode = alloc_anon_inode(mag_mnt->mnt_sb);
-	if (IS_ERR(h->inode)) {
-		h->inode = NULL;
+	/* VM_NORESERVE: pages are accounted (overcommit) as they come */
+	h->shm = shmem_file_setup_with_mnt(mag_shm_mnt, "magalloc",
+					   (loff_t)h->npages << PAGE_SHIFT, VM_NORESERVE);
+	if (IS_ERR(h->shm)) {
+		h->shm = NULL;
 		goto fail;
 	}
 	h->memcg = get_mem_cgroup_from_mm(current->mm);
@@ -434,12 +464,12 @@ static void uheap_destroy(struct mag_uheap *h)
 {
 	struct mag_uspan *s;
 	unsigned long pg;
-	struct page *page;
 	unsigned int o;
 
-	/* No mapping is left: spans and pages go without unmapping. */
-	xa_for_each(&h->pages, pg, page)
-		__free_page(page);
+	/*
+	 * No mapping is left (each holds the file): spans go without
+	 * unmapping, and the pages with the shmem file's last reference.
+	 */
 	for (pg = 0; pg < h->npages; pg++) {
 		s = h->spans[pg];
 		if (!s)
@@ -448,12 +478,11 @@ static void uheap_destroy(struct mag_uheap *h)
 		pg += s->npages - 1;
 		kfree(s);
 	}
-	xa_destroy(&h->pages);
 	kvfree(h->spans);
 	for (o = 0; o <= UH_MAX_ORDER; o++)
 		bitmap_free(h->free_map[o]);
 	mem_cgroup_put(h->memcg);
-	iput(h->inode);
+	fput(h->shm);
 	kfree(h);
 }
 
@@ -464,7 +493,6 @@ static int mag_open(struct inode *inode, struct file *file)
 	if (!h)
 		return -ENOMEM;
 	file->private_data = h;
-	file->f_mapping = h->inode->i_mapping;
 	mutex_lock(&mag_uheaps_mutex);
 	list_add_tail(&h->link, &mag_uheaps);
 	mutex_unlock(&mag_uheaps_mutex);
@@ -482,48 +510,73 @@ static int mag_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * The page at vmf->pgoff, if a live span covers it: read in through shmem
+ * (allocated zeroed or swapped in), returned locked (VM_FAULT_LOCKED), for
+ * the fault code to map and unlock.
+ */
 static vm_fault_t mag_fault(struct vm_fault *vmf)
 {
-	struct mag_uheap *h = vmf->vma->vm_file->private_data;
-	unsigned long pg = vmf->pgoff;
+	struct file *file = vmf->vma->vm_private_data;
+	struct mag_uheap *h = file->private_data;
+	pgoff_t pg = vmf->pgoff;
 	struct mem_cgroup *old;
 	struct page *page;
-	vm_fault_t ret;
+	vm_fault_t ret = VM_FAULT_SIGBUS;
 
 	mutex_lock(&h->lock);
-	if (pg >= h->npages || !h->spans[pg]) {
-		ret = VM_FAULT_SIGBUS;
+	if (pg >= h->npages || !h->spans[pg])
 		goto out;
-	}
-	page = xa_load(&h->pages, pg);
-	if (!page) {
-		/*
-		 * Charged to the opener's cgroup, whoever touches: at its
-		 * memory.max the toucher gets SIGBUS.  VM_FAULT_OOM would
-		 * retry the fault for ever when the toucher is in another
-		 * cgroup (the OOM handling looks at the toucher's), and
-		 * __GFP_RETRY_MAYFAIL keeps the opener's cgroup from an OOM
-		 * kill that another cgroup's task caused.
-		 */
-		old = set_active_memcg(h->memcg);
-		page = alloc_page(GFP_HIGHUSER | __GFP_ZERO | __GFP_ACCOUNT |
-				  __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
-		set_active_memcg(old);
-		if (!page || xa_err(xa_store(&h->pages, pg, page, GFP_KERNEL))) {
-			if (page)
-				__free_page(page);
-			ret = VM_FAULT_SIGBUS;
-			goto out;
-		}
-		h->resident += PAGE_SIZE;
-	}
-	ret = vmf_insert_pfn(vmf->vma, vmf->address, page_to_pfn(page));
+	/*
+	 * Charged to the opener's cgroup, whoever touches: shmem charges
+	 * the active memcg when it is given no mm (no vma).  At the
+	 * opener's memory.max the toucher gets SIGBUS: VM_FAULT_OOM would
+	 * retry the fault for ever when the toucher is in another cgroup
+	 * (the OOM handling looks at the toucher's), and
+	 * __GFP_RETRY_MAYFAIL keeps the opener's cgroup from an OOM kill
+	 * that another cgroup's task caused.  A page swapped out comes
+	 * back charged to the cgroup it was charged to.
+	 */
+	old = set_active_memcg(h->memcg);
+	page = shmem_read_mapping_page_gfp(h->shm->f_mapping, pg,
+					   GFP_HIGHUSER_MOVABLE | __GFP_RETRY_MAYFAIL |
+					   __GFP_NOWARN);
+	set_active_memcg(old);
+	if (IS_ERR(page))
+		goto out;
+	/*
+	 * Locked before heap->lock goes: a free of the span, which
+	 * truncates under heap->lock, waits for the page to be mapped and
+	 * then unmaps it.
+	 */
+	lock_page(page);
+	vmf->page = page;
+	ret = VM_FAULT_LOCKED;
 out:
 	mutex_unlock(&h->lock);
 	return ret;
 }
 
+/* A mapping copied (fork(), a split, mremap()) holds the file too. */
+static void mag_vm_open(struct vm_area_struct *vma)
+{
+	get_file(vma->vm_private_data);
+}
+
+/* fput() defers the release: never run from here, under mmap_lock */
+static void mag_vm_close(struct vm_area_struct *vma)
+{
+	fput(vma->vm_private_data);
+}
+
+/*
+ * No ->map_pages (fault-around): every page is mapped through mag_fault(),
+ * which checks that a live span covers it.  A ->close also keeps the
+ * kernel from merging the heap's mappings with each other.
+ */
 static const struct vm_operations_struct mag_vm_ops = {
+	.open = mag_vm_open,
+	.close = mag_vm_close,
 	.fault = mag_fault,
 };
 
@@ -542,8 +595,25 @@ static int mag_mmap(struct file *file, struct vm_area_struct *vma)
 	if (vma->vm_flags & VM_EXEC)
 		return -EPERM;
 	mag_vm_flags_clear(vma, VM_MAYEXEC);
-	/* pfn-mapped, never grown by mremap(), shared with forked children */
-	mag_vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	/*
+	 * Shmem pages, never grown by mremap() (VM_DONTEXPAND, which also
+	 * makes mlock() fault the pages in without locking them), shared
+	 * with forked children.  VM_NOHUGEPAGE: the heap's shmem file gets
+	 * huge pages only if shmem_enabled is "force" (see mag_uheap_init()),
+	 * and a PMD mapping of one would map its pages of other spans (live,
+	 * or freed and so zeroed) without mag_fault()'s check; 6.12's
+	 * do_set_pmd() refuses it for VM_NOHUGEPAGE, which MADV_HUGEPAGE
+	 * clears: "force" is not supported.
+	 */
+	mag_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_NOHUGEPAGE);
+	/*
+	 * A mapping of the shmem file: what looks at vma->vm_file (smaps'
+	 * shmem swap count, futex keys, rmap) sees shmem's own inode and
+	 * address_space.  This file, and so the heap, is held through
+	 * vm_private_data.
+	 */
+	vma_set_file(vma, h->shm);
+	vma->vm_private_data = get_file(file);
 	vma->vm_ops = &mag_vm_ops;
 	return 0;
 }
@@ -702,7 +772,7 @@ static long ioc_stats(struct mag_uheap *h, void __user *uarg)
 	mutex_lock(&h->lock);
 	st.cap = h->cap;
 	st.charged = h->charged;
-	st.resident = h->resident;
+	st.resident = uheap_resident(h);
 	st.live_bytes = h->live_bytes;
 	st.allocs = h->allocs;
 	st.frees = h->frees;
@@ -807,7 +877,7 @@ void mag_uheaps_show(struct seq_file *m)
 	list_for_each_entry(h, &mag_uheaps, link) {
 		mutex_lock(&h->lock);
 		seq_printf(m, "heap %u cap %llu charged %llu resident %llu live_bytes %llu allocs %llu frees %llu failed %llu bad_frees %llu bad_requests %llu\n",
-			   n++, h->cap, h->charged, h->resident, h->live_bytes,
+			   n++, h->cap, h->charged, uheap_resident(h), h->live_bytes,
 			   h->allocs, h->frees, h->failed_allocs, h->bad_frees,
 			   h->bad_requests);
 		for (cls = 0; cls < MAG_NR_CLASSES; cls++)
@@ -819,24 +889,32 @@ void mag_uheaps_show(struct seq_file *m)
 	mutex_unlock(&mag_uheaps_mutex);
 }
 
-static int mag_fs_init_fs_context(struct fs_context *fc)
-{
-	return init_pseudo(fc, MAGALLOC_FS_MAGIC) ? 0 : -ENOMEM;
-}
-
-static struct file_system_type mag_fs_type = {
-	.name = "magalloc",
-	.init_fs_context = mag_fs_init_fs_context,
-	.kill_sb = kill_anon_super,
-};
-
+/**
+ * mag_uheap_init() - mount the tmpfs of the heaps' shmem files
+ *
+ * Return: 0, or a negative errno.
+ */
 int mag_uheap_init(void)
 {
-	mag_mnt = kern_mount(&mag_fs_type);
-	return PTR_ERR_OR_ZERO(mag_mnt);
+	/* parsed in place; tmpfs knows "huge" only with THP built in */
+	char opts[] = "huge=never";
+	struct file_system_type *type = get_fs_type("tmpfs");
+
+	/* built in (shmem), so get_fs_type() took no module reference */
+	if (!type)
+		return -ENODEV;
+	mag_shm_mnt = vfs_kern_mount(type, SB_KERNMOUNT, type->name,
+				     IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) ? opts : NULL);
+	return PTR_ERR_OR_ZERO(mag_shm_mnt);
 }
 
+/**
+ * mag_uheap_exit() - unmount it
+ *
+ * Shmem files still open (their last fput() pending) hold the mount's
+ * superblock themselves.
+ */
 void mag_uheap_exit(void)
 {
-	kern_unmount(mag_mnt);
+	kern_unmount(mag_shm_mnt);
 }

@@ -8,8 +8,8 @@
  * threads freeing each other's objects; fork() giving the child a copy of
  * the heap's memory, not the parent's objects.
  *
- * The heap is found in /proc/self/maps (the mapping of /dev/magalloc) and
- * its descriptor in /proc/self/fd, for the cap.
+ * The heap is found in /proc/self/maps (the mapping of its shmem file,
+ * HEAP_MAPS_NAME) and its descriptor in /proc/self/fd, for the cap.
  */
 #include <dirent.h>
 #include <limits.h>
@@ -24,7 +24,7 @@
 #include "kselftest_harness.h"
 #include "magalloc_test.h"
 
-/* The /dev/magalloc mapping: 0 and its bounds, or -1. */
+/* The heap's mapping: 0 and its bounds, or -1. */
 static int heap_range(uintptr_t *lo, uintptr_t *hi)
 {
 	char line[512];
@@ -36,7 +36,7 @@ static int heap_range(uintptr_t *lo, uintptr_t *hi)
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long a, b;
 
-		if (!strstr(line, DEV_PATH))
+		if (!strstr(line, HEAP_MAPS_NAME))
 			continue;
 		if (sscanf(line, "%lx-%lx", &a, &b) == 2) {
 			*lo = a;

@@ -24,6 +24,11 @@
 #include <linux/magalloc.h>
 
 #define DEV_PATH	"/dev/magalloc"
+/*
+ * A heap's mapping in /proc/<pid>/maps: a mapping of its shmem file
+ * (mod/uheap.c), not of DEV_PATH.
+ */
+#define HEAP_MAPS_NAME	" /magalloc (deleted)"
 #define HEAPS_PATH	"/sys/kernel/debug/magalloc/heaps"
 #define MAX_CLASSES	256
 
