@@ -1030,6 +1030,21 @@ static void trim_visits_caching_cpus(struct kunit *test)
 	}
 }
 
+/*
+ * Pauses of the periodic trim nest.  This suite pauses it for all its
+ * cases; numa_placement and trim_frees_burst_in_one_period pause and
+ * restart it again, and once restarted it for every case after them, whose
+ * depot counts a pass could change at any time (shrinker_keeps_working_set
+ * found 7 full magazines where its frees had left 8 or more).
+ */
+static void trim_pause_nests(struct kunit *test)
+{
+	KUNIT_ASSERT_FALSE(test, mag_trim_pending());
+	mag_trim_pause(true);
+	mag_trim_pause(false);
+	KUNIT_EXPECT_FALSE(test, mag_trim_pending());
+}
+
 static int alloc_suite_init(struct kunit_suite *suite)
 {
 	mag_trim_pause(true);
@@ -1179,6 +1194,7 @@ static struct kunit_case alloc_cases[] = {
 	KUNIT_CASE(hotplug_flush),
 	KUNIT_CASE(trim_idle_caches),
 	KUNIT_CASE(trim_frees_burst_in_one_period),
+	KUNIT_CASE(trim_pause_nests),
 	KUNIT_CASE(shrinker_returns_memory),
 	KUNIT_CASE(shrinker_counts_what_it_frees),
 	KUNIT_CASE(shrinker_keeps_working_set),

@@ -515,6 +515,7 @@ void mag_measure_parked(struct mag_parked *out);
 void mag_measure_pool_parked(struct mag_pool *pool, struct mag_parked *out,
 			     unsigned long *objs);
 void mag_trim_pause(bool pause);
+bool mag_trim_pending(void);
 void mag_trim_now(void);
 void mag_drain_wait(void);
 struct shrink_control;

@@ -431,20 +431,39 @@ static void drain_fn(struct work_struct *w)
 	run_on_cpus(drain_cpu_fn, MAG_VISIT_HOUSEKEEPING);
 }
 
+static DEFINE_MUTEX(trim_pause_mutex);
+static unsigned int trim_pauses;	/* under trim_pause_mutex */
+
 /**
  * mag_trim_pause() - stop or restart the periodic trim
  * @pause: stop it (waiting for a pass in progress), else restart it
  *
- * For tests that count what sits in magazines and depots.
+ * For tests that count what sits in magazines and depots.  Pauses nest:
+ * the trim restarts when every pause has been undone (a KUnit suite
+ * pauses it for all its cases, and a case that pauses and restarts it
+ * again must not restart it for the cases after it).
  */
 void mag_trim_pause(bool pause)
 {
+	mutex_lock(&trim_pause_mutex);
 	if (pause) {
-		cancel_delayed_work_sync(&trim_work);
-	} else {
+		if (!trim_pauses++)
+			cancel_delayed_work_sync(&trim_work);
+	} else if (!WARN_ON_ONCE(!trim_pauses) && !--trim_pauses) {
 		queue_delayed_work(system_unbound_wq, &trim_work,
 				   msecs_to_jiffies(trim_interval_ms ?: 1000));
 	}
+	mutex_unlock(&trim_pause_mutex);
+}
+
+/**
+ * mag_trim_pending() - is the periodic trim queued?
+ *
+ * Return: true if its next pass is queued (not paused).
+ */
+bool mag_trim_pending(void)
+{
+	return delayed_work_pending(&trim_work);
 }
 
 /**
