@@ -54,6 +54,9 @@ def parse(path):
                 elif what in ('peerstat', 'peerpreload'):
                     kv = rest.split()
                     figs.setdefault(what, []).append(kv)
+                elif what == 'parked':
+                    f_ = rest.split()
+                    figs.setdefault('parked', []).append([int(x) for x in f_[:7]])
                 elif what == 'peerorigin':
                     name, origin = (rest.split(None, 1) + [''])[:2]
                     figs[('origin', name)] = origin
@@ -221,6 +224,13 @@ def replay_tables(p, ic, tcg, r4):
     p(f'  magalloc per 10^6 operations: slow-path entries '
       f'{spread([r[0] for r in rates], ".0f")}, central lock entries '
       f'{spread([r[1] for r in rates], ".0f")}')
+    # debugfs "parked" right after: cpu magazines objects bytes generic reserved evictions
+    pk = [f.get('parked') for f in r4 if f.get('parked')]
+    if pk:
+        most = [max(row[3] for row in rows) / 1024 for rows in pk]
+        total = [sum(row[3] for row in rows) / 1024 for rows in pk]
+        p(f'  parked in CPU magazines right after (debugfs "parked"): most on one CPU '
+          f'{spread(most, ".0f")} KiB, all CPUs {spread(total, ".0f")} KiB')
 
     rounds = sorted({k[2] for f in ic for k in f
                      if k[0] == 'churn' and k[2] not in ('start', 'freed', 'trim', 'idle')},

@@ -5,6 +5,11 @@
 # log between two markers, where scripts/benchtab.py reads them.
 echo "@@MAG BENCH-BEGIN"
 dmesg | grep -o 'magbench: .*'
+# What each CPU's magazines hold right after magbench (debugfs "parked":
+# per CPU, magazines, objects, bytes, generic bytes, budget reserved,
+# evictions): in the replay_only boots, what the four-CPU replay left.
+p=/sys/kernel/debug/magalloc/parked
+[ -r $p ] && grep '^[0-9]' $p | sed 's/^/magbench: parked /'
 # the userspace half, in the same boot (scripts/bench.sh passes it)
 [ -x /tests/magalloc_ubench ] && /tests/magalloc_ubench
 # Peers (bench/peers.c): one process per allocator, the same binary, the
