@@ -12,8 +12,9 @@
  * program's lookups find (dlsym(RTLD_DEFAULT)) must be in a file whose
  * name holds the library's ("libc.so", "libjemalloc", "libtcmalloc",
  * "libmimalloc", "libmagalloc-preload"), and an object malloc() returns
- * must (lib, preload) or must not (the others) lie in a /dev/magalloc
- * mapping (both looked up in /proc/self/maps).  A NAME that fails its
+ * must (lib, preload) or must not (the others) lie in a heap's mapping,
+ * which /proc/self/maps names "/magalloc (deleted)" (the heap's shmem
+ * file, mod/uheap.c; both looked up there).  A NAME that fails its
  * check prints "origin-mismatch" and no figures.
  *
  * Tests (all by default; -t one of them), each with 1 thread and with 4
@@ -237,7 +238,7 @@ static double run_test(struct worker *ws)
 
 /*
  * The file mapped at @p (/proc/self/maps), in @buf; "?" when none is.  The
- * heap's range is a mapping of /dev/magalloc.
+ * heap's range is a mapping of its shmem file, "/magalloc (deleted)".
  */
 static const char *mapped_file(const void *p, char *buf, size_t len)
 {
@@ -281,7 +282,7 @@ static int check_origin(const char *name)
 		if (!strcmp(name, files[i][0]))
 			want = files[i][1];
 	mapped_file(sym, file, sizeof(file));
-	heap_got = p && strstr(mapped_file(p, where, sizeof(where)), "/dev/magalloc");
+	heap_got = p && strstr(mapped_file(p, where, sizeof(where)), "/magalloc (deleted)");
 	release(p);
 	if ((want && !strstr(file, want)) || (!want && !heap) || heap_got != heap_want) {
 		printf("magbench: peerorigin %s origin-mismatch %s heap=%s\n", name, file,
