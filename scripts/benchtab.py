@@ -229,8 +229,12 @@ def replay_tables(p, ic, tcg, r4):
     if pk:
         most = [max(row[3] for row in rows) / 1024 for rows in pk]
         total = [sum(row[3] for row in rows) / 1024 for rows in pk]
-        p(f'  parked in CPU magazines right after (debugfs "parked"): most on one CPU '
-          f'{spread(most, ".0f")} KiB, all CPUs {spread(total, ".0f")} KiB')
+        resv = [max(row[5] for row in rows) / 1024 for rows in pk]
+        p(f'  parked in CPU magazines right after (debugfs "parked"; 0 where the trim came'
+          f' first): most on one CPU')
+        p(f'  {spread(most, ".0f")} KiB, all CPUs {spread(total, ".0f")} KiB; budget reserved'
+          f' by their limits (what they may park),')
+        p(f'  most on one CPU {spread(resv, ".0f")} KiB')
 
     rounds = sorted({k[2] for f in ic for k in f
                      if k[0] == 'churn' and k[2] not in ('start', 'freed', 'trim', 'idle')},
@@ -285,7 +289,7 @@ def peer_tables(p, ic, tcg, r4, cg, judge):
     p('guests, one process per allocator): lib = libmagalloc mag_malloc/mag_free on one')
     p('heap; preload = libmagalloc-preload.so; glibc, jemalloc, tcmalloc, mimalloc =')
     p('Debian\'s (LD_PRELOAD); origin ok = in every boot and callgrind run, malloc() was')
-    p('in the library named and its objects in a /dev/magalloc mapping for lib and')
+    p('in the library named and its objects in a heap mapping ("/magalloc (deleted)") for lib and')
     p('preload only (/proc/self/maps).')
     p('64 = malloc(64) + free; mix = free one of 1024 live objects at random and')
     p('allocate one of a size from bench/peers-sizes.h (sqlite3\'s and perl\'s malloc')
