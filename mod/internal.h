@@ -478,6 +478,8 @@ unsigned int mag_order_of(unsigned int npages);
 /* uheap.c */
 struct kernel_param;
 int mag_heap_size_set(const char *val, const struct kernel_param *kp);
+int mag_user_heaps_set(const char *val, const struct kernel_param *kp);
+int mag_user_heap_mb_set(const char *val, const struct kernel_param *kp);
 
 /* sysfs.c */
 int mag_sysfs_init(void);

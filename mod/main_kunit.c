@@ -63,11 +63,33 @@ static void heap_size_range_checked(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, v, 1024U);
 }
 
+/* user_heaps_max takes 1 to 65536, user_heap_mb 1 to 1048576 (MiB). */
+static void user_limits_range_checked(struct kunit *test)
+{
+	unsigned int v = 7;
+	struct kernel_param kp = { .arg = &v };
+
+	KUNIT_EXPECT_EQ(test, mag_user_heaps_set("0", &kp), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mag_user_heaps_set("65537", &kp), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mag_user_heaps_set("-1", &kp), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mag_user_heap_mb_set("0", &kp), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mag_user_heap_mb_set("1048577", &kp), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mag_user_heap_mb_set("1g", &kp), -EINVAL);
+	KUNIT_EXPECT_EQ(test, v, 7U);
+	KUNIT_EXPECT_EQ(test, mag_user_heaps_set("65536", &kp), 0);
+	KUNIT_EXPECT_EQ(test, v, 65536U);
+	KUNIT_EXPECT_EQ(test, mag_user_heap_mb_set("1", &kp), 0);
+	KUNIT_EXPECT_EQ(test, v, 1U);
+	KUNIT_EXPECT_EQ(test, mag_user_heap_mb_set("1048576", &kp), 0);
+	KUNIT_EXPECT_EQ(test, v, 1048576U);
+}
+
 static struct kunit_case main_cases[] = {
 	KUNIT_CASE(query_answers),
 	KUNIT_CASE(query_rejects_flags),
 	KUNIT_CASE(device_registered),
 	KUNIT_CASE(heap_size_range_checked),
+	KUNIT_CASE(user_limits_range_checked),
 	{}
 };
 

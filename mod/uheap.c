@@ -45,6 +45,17 @@
  * span's life: a reused range reads back zeroed.
  *
  * The heap's byte cap bounds the pages of its spans and large objects.
+ * Per user (the opener's real uid, struct mag_uuser in a hash table under
+ * mag_uheaps_mutex), open() counts the heap against user_heaps_max
+ * (-EMFILE beyond) and every span or large object is charged to the
+ * user's bytes, refused (-ENOMEM) beyond user_heap_mb MiB; freeing it, or
+ * the heap's last close, gives the bytes back, and the last close the
+ * heap's count.  A heap whose opener had CAP_SYS_RESOURCE is counted and
+ * charged but never refused (decided once, at open()).  The page map
+ * (h->spans) and the buddy bitmaps, about 150 KiB for a 64 MiB range, are
+ * allocated at the heap's first span (uheap_populate()), charged to the
+ * opener's memory cgroup: until then an open() costs struct mag_uheap and
+ * the shmem file, and every user of h->spans checks it for NULL.
  * The heap lives as long as the /dev/magalloc file, and each mapping
  * holds that file (vm_private_data, taken and dropped by the
  * vm_operations' open and close), for vm_file is the shmem file: the
@@ -71,6 +82,7 @@
 #include <linux/capability.h>
 #include <linux/err.h>
 #include <linux/fs.h>
+#include <linux/hashtable.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -81,6 +93,7 @@
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/uidgid.h>
 
 #include "compat.h"
 #include "internal.h"
@@ -113,6 +126,48 @@ static unsigned int heap_cap_mb = 64;
 module_param(heap_cap_mb, uint, 0644);
 MODULE_PARM_DESC(heap_cap_mb, "default byte cap of a new userspace heap, MiB (default 64)");
 
+static unsigned int user_heaps_max = 64;
+
+/**
+ * mag_user_heaps_set() - check and set user_heaps_max: 1 to 65536
+ * @val: the value given
+ * @kp: the parameter
+ *
+ * Return: 0, or -EINVAL for anything else.
+ */
+int mag_user_heaps_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, 65536);
+}
+
+static const struct kernel_param_ops user_heaps_ops = {
+	.set = mag_user_heaps_set,
+	.get = param_get_uint,
+};
+module_param_cb(user_heaps_max, &user_heaps_ops, &user_heaps_max, 0644);
+MODULE_PARM_DESC(user_heaps_max, "open userspace heaps per user (uid), 1 to 65536 (default 64); CAP_SYS_RESOURCE exceeds it");
+
+static unsigned int user_heap_mb = 1024;
+
+/**
+ * mag_user_heap_mb_set() - check and set user_heap_mb: 1 to 1048576 (MiB)
+ * @val: the value given
+ * @kp: the parameter
+ *
+ * Return: 0, or -EINVAL for anything else.
+ */
+int mag_user_heap_mb_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, 1U << 20);
+}
+
+static const struct kernel_param_ops user_heap_mb_ops = {
+	.set = mag_user_heap_mb_set,
+	.get = param_get_uint,
+};
+module_param_cb(user_heap_mb, &user_heap_mb_ops, &user_heap_mb, 0644);
+MODULE_PARM_DESC(user_heap_mb, "bytes of spans and large objects held by one user's (uid's) userspace heaps together, MiB, 1 to 1048576 (default 1024); CAP_SYS_RESOURCE exceeds it");
+
 /* Largest buddy block, and so largest object: 4 MiB. */
 #define UH_MAX_ORDER	10
 #define UH_MAX_ALLOC	(PAGE_SIZE << UH_MAX_ORDER)
@@ -140,7 +195,23 @@ struct mag_uspan {
 };
 
 /**
+ * struct mag_uuser - what the heaps of one user (real uid) hold together
+ * @node: in mag_users
+ * @uid: the user
+ * @heaps: heaps open, under mag_uheaps_mutex; the entry goes at 0
+ * @bytes: bytes of their spans and large objects
+ */
+struct mag_uuser {
+	struct hlist_node node;
+	kuid_t uid;
+	unsigned int heaps;
+	atomic64_t bytes;
+};
+
+/**
  * struct mag_uheap - one open() of /dev/magalloc
+ * @user: the opener's user, charged for the heap and its bytes
+ * @unlimited: the opener had CAP_SYS_RESOURCE: no per-user limit
  * @lock: protects everything below
  * @shm: the shmem file backing the range, which the mappings map
  * @memcg: memory cgroup of the opener, charged for the pages
@@ -148,8 +219,10 @@ struct mag_uspan {
  * @cap: byte cap
  * @charged: bytes of spans and large objects held
  * @free_map: per order, a bit per page: a free block of that order starts
- *	there
- * @spans: page index -> span, for every page of every span (NULL: none)
+ *	there (allocated with @spans, at the first span)
+ * @spans: page index -> span, for every page of every span (NULL: none);
+ *	NULL itself until the heap's first span
+ * @meta: bytes of @free_map and @spans
  * @partial: per class, spans with free objects
  * @full: per class, spans without
  * @nr_spans: per class, spans held
@@ -163,6 +236,8 @@ struct mag_uspan {
  * @link: in mag_uheaps, for debugfs
  */
 struct mag_uheap {
+	struct mag_uuser *user;
+	bool unlimited;
 	struct mutex lock;	/* see above */
 	struct file *shm;
 	struct mem_cgroup *memcg;
@@ -171,6 +246,7 @@ struct mag_uheap {
 	u64 charged;
 	unsigned long *free_map[UH_MAX_ORDER + 1];
 	struct mag_uspan **spans;
+	size_t meta;
 	struct list_head partial[MAG_NR_CLASSES];
 	struct list_head full[MAG_NR_CLASSES];
 	unsigned long nr_spans[MAG_NR_CLASSES];
@@ -185,7 +261,8 @@ struct mag_uheap {
 };
 
 static LIST_HEAD(mag_uheaps);
-static DEFINE_MUTEX(mag_uheaps_mutex);	/* protects mag_uheaps */
+static DEFINE_MUTEX(mag_uheaps_mutex);	/* protects mag_uheaps, mag_users */
+static DEFINE_HASHTABLE(mag_users, 6);
 static struct vfsmount *mag_shm_mnt;	/* the heaps' shmem files' tmpfs */
 
 /* ---- the buddy over page indices ---- */
@@ -245,6 +322,67 @@ static long buddy_alloc(struct mag_uheap *h, unsigned int order)
 
 /* ---- spans ---- */
 
+/**
+ * uheap_populate() - allocate the heap's page map and buddy bitmaps
+ * @h: the heap, its lock held
+ *
+ * At the heap's first span, not at open(): an open that never allocates
+ * costs only struct mag_uheap and its shmem file.  Charged to the memory
+ * cgroup of the opener, whoever allocates.
+ *
+ * Return: 0, or -ENOMEM.
+ */
+static int uheap_populate(struct mag_uheap *h)
+{
+	unsigned long *map[UH_MAX_ORDER + 1] = {};
+	struct mag_uspan **spans;
+	struct mem_cgroup *old;
+	unsigned int o;
+
+	if (h->spans)
+		return 0;
+	old = set_active_memcg(h->memcg);
+	spans = kvcalloc(h->npages, sizeof(*spans), GFP_KERNEL_ACCOUNT);
+	for (o = 0; spans && o <= UH_MAX_ORDER; o++) {
+		map[o] = bitmap_zalloc(h->npages, GFP_KERNEL_ACCOUNT);
+		if (!map[o])
+			break;
+	}
+	set_active_memcg(old);
+	if (!spans || o <= UH_MAX_ORDER) {
+		for (o = 0; o <= UH_MAX_ORDER; o++)
+			bitmap_free(map[o]);
+		kvfree(spans);
+		return -ENOMEM;
+	}
+	memcpy(h->free_map, map, sizeof(map));
+	h->spans = spans;
+	h->meta = h->npages * sizeof(*spans) +
+		  (UH_MAX_ORDER + 1) * BITS_TO_LONGS(h->npages) * sizeof(long);
+	free_range(h, 0, h->npages);
+	return 0;
+}
+
+/**
+ * user_charge() - charge @bytes of spans to the heap's user
+ * @h: the heap
+ * @bytes: bytes of the span or large object to be
+ *
+ * Refused if the user's heaps would hold more than user_heap_mb together,
+ * unless the heap's opener had CAP_SYS_RESOURCE.
+ *
+ * Return: true if charged.
+ */
+static bool user_charge(struct mag_uheap *h, u64 bytes)
+{
+	u64 now = atomic64_add_return(bytes, &h->user->bytes);
+
+	if (h->unlimited || now <= (u64)READ_ONCE(user_heap_mb) << 20)
+		return true;
+	atomic64_sub(bytes, &h->user->bytes);
+	return false;
+}
+
 static struct mag_uspan *span_new(struct mag_uheap *h, unsigned int npages,
 				  unsigned int cls)
 {
@@ -256,13 +394,15 @@ static struct mag_uspan *span_new(struct mag_uheap *h, unsigned int npages,
 
 	if (h->charged + ((u64)npages << PAGE_SHIFT) > h->cap)
 		return NULL;
+	if (uheap_populate(h) || !user_charge(h, (u64)npages << PAGE_SHIFT))
+		return NULL;
 	s = kzalloc(struct_size(s, alloc, BITS_TO_LONGS(nobj)), GFP_KERNEL_ACCOUNT);
 	if (!s)
-		return NULL;
+		goto uncharge;
 	pg = buddy_alloc(h, order);
 	if (pg < 0) {
 		kfree(s);
-		return NULL;
+		goto uncharge;
 	}
 	for (i = 0; i < npages; i++)
 		h->spans[pg + i] = s;
@@ -276,6 +416,9 @@ static struct mag_uspan *span_new(struct mag_uheap *h, unsigned int npages,
 	s->nr_free = nobj;
 	h->charged += (u64)npages << PAGE_SHIFT;
 	return s;
+uncharge:
+	atomic64_sub((u64)npages << PAGE_SHIFT, &h->user->bytes);
+	return NULL;
 }
 
 /*
@@ -295,6 +438,7 @@ static void span_release(struct mag_uheap *h, struct mag_uspan *s)
 		h->spans[i] = NULL;
 	free_range(h, s->first, s->first + s->npages);
 	h->charged -= (u64)s->npages << PAGE_SHIFT;
+	atomic64_sub((u64)s->npages << PAGE_SHIFT, &h->user->bytes);
 	kfree(s);
 }
 
@@ -383,7 +527,7 @@ static __always_inline int uheap_free(struct mag_uheap *h, u64 off)
 	unsigned long rel;
 	unsigned int i, size;
 
-	if (off < ((u64)h->npages << PAGE_SHIFT))
+	if (h->spans && off < ((u64)h->npages << PAGE_SHIFT))
 		s = h->spans[off >> PAGE_SHIFT];
 	if (!s)
 		goto bad;
@@ -420,10 +564,15 @@ bad:
 
 /* ---- the file ---- */
 
+/**
+ * uheap_create() - a new heap, its page map and bitmaps not yet allocated
+ *
+ * Return: the heap, or NULL.
+ */
 static struct mag_uheap *uheap_create(void)
 {
 	struct mag_uheap *h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
-	unsigned int o, cls;
+	unsigned int cls;
 
 	if (!h)
 		return NULL;
@@ -434,30 +583,15 @@ static struct mag_uheap *uheap_create(void)
 	}
 	h->npages = ((u64)heap_size_mb << 20) >> PAGE_SHIFT;
 	h->cap = (u64)READ_ONCE(heap_cap_mb) << 20;
-	h->spans = kvcalloc(h->npages, sizeof(*h->spans), GFP_KERNEL_ACCOUNT);
-	if (!h->spans)
-		goto fail;
-	for (o = 0; o <= UH_MAX_ORDER; o++) {
-		h->free_map[o] = bitmap_zalloc(h->npages, GFP_KERNEL_ACCOUNT);
-		if (!h->free_map[o])
-			goto fail;
-	}
-	free_range(h, 0, h->npages);
 	/* VM_NORESERVE: pages are accounted (overcommit) as they come */
 	h->shm = shmem_file_setup_with_mnt(mag_shm_mnt, "magalloc",
 					   (loff_t)h->npages << PAGE_SHIFT, VM_NORESERVE);
 	if (IS_ERR(h->shm)) {
-		h->shm = NULL;
-		goto fail;
+		kfree(h);
+		return NULL;
 	}
 	h->memcg = get_mem_cgroup_from_mm(current->mm);
 	return h;
-fail:
-	for (o = 0; o <= UH_MAX_ORDER; o++)
-		bitmap_free(h->free_map[o]);
-	kvfree(h->spans);
-	kfree(h);
-	return NULL;
 }
 
 static void uheap_destroy(struct mag_uheap *h)
@@ -470,7 +604,7 @@ static void uheap_destroy(struct mag_uheap *h)
 	 * No mapping is left (each holds the file): spans go without
 	 * unmapping, and the pages with the shmem file's last reference.
 	 */
-	for (pg = 0; pg < h->npages; pg++) {
+	for (pg = 0; h->spans && pg < h->npages; pg++) {
 		s = h->spans[pg];
 		if (!s)
 			continue;
@@ -486,14 +620,74 @@ static void uheap_destroy(struct mag_uheap *h)
 	kfree(h);
 }
 
+/**
+ * user_get() - the entry of the current user (real uid), one heap more
+ * @unlimited: the opener has CAP_SYS_RESOURCE: user_heaps_max does not
+ *	apply
+ *
+ * Called with mag_uheaps_mutex held.
+ *
+ * Return: the entry, ERR_PTR(-EMFILE) at user_heaps_max heaps, or
+ * ERR_PTR(-ENOMEM).
+ */
+static struct mag_uuser *user_get(bool unlimited)
+{
+	kuid_t uid = current_uid();
+	struct mag_uuser *u;
+
+	hash_for_each_possible(mag_users, u, node, __kuid_val(uid)) {
+		if (!uid_eq(u->uid, uid))
+			continue;
+		if (u->heaps >= READ_ONCE(user_heaps_max) && !unlimited)
+			return ERR_PTR(-EMFILE);
+		u->heaps++;
+		return u;
+	}
+	u = kzalloc(sizeof(*u), GFP_KERNEL_ACCOUNT);
+	if (!u)
+		return ERR_PTR(-ENOMEM);
+	u->uid = uid;
+	u->heaps = 1;
+	atomic64_set(&u->bytes, 0);
+	hash_add(mag_users, &u->node, __kuid_val(uid));
+	return u;
+}
+
+/**
+ * user_put() - one heap of @u less; the entry goes with its last
+ * @u: the entry
+ *
+ * Called with mag_uheaps_mutex held.
+ */
+static void user_put(struct mag_uuser *u)
+{
+	if (--u->heaps)
+		return;
+	hash_del(&u->node);
+	kfree(u);
+}
+
 static int mag_open(struct inode *inode, struct file *file)
 {
-	struct mag_uheap *h = uheap_create();
+	bool unlimited = capable(CAP_SYS_RESOURCE);
+	struct mag_uuser *u;
+	struct mag_uheap *h;
 
-	if (!h)
-		return -ENOMEM;
-	file->private_data = h;
 	mutex_lock(&mag_uheaps_mutex);
+	u = user_get(unlimited);
+	mutex_unlock(&mag_uheaps_mutex);
+	if (IS_ERR(u))
+		return PTR_ERR(u);
+	h = uheap_create();
+	mutex_lock(&mag_uheaps_mutex);
+	if (!h) {
+		user_put(u);
+		mutex_unlock(&mag_uheaps_mutex);
+		return -ENOMEM;
+	}
+	h->user = u;
+	h->unlimited = unlimited;
+	file->private_data = h;
 	list_add_tail(&h->link, &mag_uheaps);
 	mutex_unlock(&mag_uheaps_mutex);
 	return 0;
@@ -502,11 +696,17 @@ static int mag_open(struct inode *inode, struct file *file)
 static int mag_release(struct inode *inode, struct file *file)
 {
 	struct mag_uheap *h = file->private_data;
+	struct mag_uuser *u = h->user;
 
 	mutex_lock(&mag_uheaps_mutex);
 	list_del(&h->link);
 	mutex_unlock(&mag_uheaps_mutex);
+	/* no span is left to release its bytes one by one */
+	atomic64_sub(h->charged, &u->bytes);
 	uheap_destroy(h);
+	mutex_lock(&mag_uheaps_mutex);
+	user_put(u);
+	mutex_unlock(&mag_uheaps_mutex);
 	return 0;
 }
 
@@ -525,7 +725,7 @@ static vm_fault_t mag_fault(struct vm_fault *vmf)
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 
 	mutex_lock(&h->lock);
-	if (pg >= h->npages || !h->spans[pg])
+	if (pg >= h->npages || !h->spans || !h->spans[pg])
 		goto out;
 	/*
 	 * Charged to the opener's cgroup, whoever touches: shmem charges
@@ -876,10 +1076,10 @@ void mag_uheaps_show(struct seq_file *m)
 	mutex_lock(&mag_uheaps_mutex);
 	list_for_each_entry(h, &mag_uheaps, link) {
 		mutex_lock(&h->lock);
-		seq_printf(m, "heap %u cap %llu charged %llu resident %llu live_bytes %llu allocs %llu frees %llu failed %llu bad_frees %llu bad_requests %llu\n",
+		seq_printf(m, "heap %u cap %llu charged %llu resident %llu live_bytes %llu allocs %llu frees %llu failed %llu bad_frees %llu bad_requests %llu metadata %zu\n",
 			   n++, h->cap, h->charged, uheap_resident(h), h->live_bytes,
 			   h->allocs, h->frees, h->failed_allocs, h->bad_frees,
-			   h->bad_requests);
+			   h->bad_requests, h->meta);
 		for (cls = 0; cls < MAG_NR_CLASSES; cls++)
 			if (h->live[cls] || h->nr_spans[cls])
 				seq_printf(m, "  class %u size %u objects %lu spans %lu\n", cls,

@@ -193,6 +193,59 @@ TEST(pages_charged_to_opener_cgroup)
 }
 
 /*
+ * A heap's page map and bitmaps (about 150 KiB for 64 MiB) come at its
+ * first allocation, not at open(), and are charged to the opener's cgroup
+ * even when a task of another cgroup allocates.  memcg charges in
+ * per-CPU batches (256 KiB): the bounds leave room for them.
+ */
+#define NR_HEAPS	32
+#define OPEN_MAX_KIB	48	/* per open that never allocates */
+#define META_MIN_KIB	100	/* per heap at its first allocation */
+
+/* Exit status: 0 on success, 1 to 5 for the failed step. */
+static int opener_meta(void)
+{
+	long long start, opened, allocated;
+	int fd[NR_HEAPS], st, i;
+	__u64 off;
+	pid_t pid;
+
+	if (join(CG_TEST))
+		return 1;
+	start = read_ll(CG_TEST "/memory.current");
+	for (i = 0; i < NR_HEAPS; i++) {
+		fd[i] = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+		if (fd[i] < 0)
+			return 2;
+	}
+	opened = read_ll(CG_TEST "/memory.current");
+	pid = fork();
+	if (!pid) {
+		if (join(CG_ROOT))
+			_exit(1);
+		for (i = 0; i < NR_HEAPS; i++)
+			if (mg_alloc(fd[i], 16, &off))
+				_exit(2);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+		return 3;
+	allocated = read_ll(CG_TEST "/memory.current");
+	printf("# memory.current: %lld, %lld after %d open()s, %lld after an allocation in each\n",
+	       start, opened, NR_HEAPS, allocated);
+	if (opened - start > NR_HEAPS * OPEN_MAX_KIB * 1024LL)
+		return 4;
+	if (allocated - opened < NR_HEAPS * META_MIN_KIB * 1024LL)
+		return 5;
+	return 0;
+}
+
+TEST(open_metadata_lazy_and_charged)
+{
+	in_test_cgroup(_metadata, opener_meta);
+}
+
+/*
  * __GFP_ACCOUNT: in-kernel objects allocated with GFP_KERNEL_ACCOUNT on
  * behalf of a task (through debugfs "account", which allocates with
  * mag_alloc() and holds the objects until close) are charged to its

@@ -11,6 +11,12 @@
  * (including copies made by fork() or passed over a UNIX socket) gives
  * everything back.
  *
+ * Per-user limits (module parameters): open() fails with -EMFILE when the
+ * opener's real uid has user_heaps_max heaps open, and an allocation
+ * fails with -ENOMEM when the uid's heaps together would hold more than
+ * user_heap_mb MiB of spans and large objects (what stats' charged
+ * counts).  A heap opened with CAP_SYS_RESOURCE is not refused by either.
+ *
  * Every structure is made of fixed-width fields with explicit padding, so
  * 32-bit and 64-bit callers share one layout.  Every "flags" and
  * "reserved" field must be zero today; the kernel answers -EINVAL
@@ -113,7 +119,8 @@ struct magalloc_free {
  * @count: in: entries, 1 to MAGALLOC_MAX_BULK
  * @flags: in: must be zero
  * @done: out: how many entries, from the first, succeeded.  ALLOC_BULK
- *	stops at the heap's cap or when memory runs out and returns 0 if it
+ *	stops at the heap's cap, the user's user_heap_mb (see above) or
+ *	when memory runs out and returns 0 if it
  *	allocated at least one object.  FREE_BULK stops at the first bad
  *	offset and fails with -EINVAL; the entries before it are freed.
  *	Both write @done before anything else: a struct that cannot be
@@ -156,7 +163,7 @@ struct magalloc_class_stats {
  * @live_bytes: out: bytes of those objects (class size, or whole pages)
  * @allocs: out: successful allocations, ever
  * @frees: out: successful frees, ever
- * @failed_allocs: out: allocations refused (cap or no memory)
+ * @failed_allocs: out: allocations refused (cap, user limit or no memory)
  * @bad_frees: out: frees refused (not a live object of this heap)
  * @bad_requests: out: ioctls refused for bad arguments (-EINVAL, -EFAULT,
  *	-ENOTTY)
