@@ -58,6 +58,7 @@
 
 #include "magalloc.h"
 #include "peers-sizes.h"
+#include "ubench.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define SLOTS		1024	/* live objects per thread, mix */
@@ -83,20 +84,6 @@ static const char *test;	/* "64" or "mix" */
 static unsigned int pairs = 262144;
 static unsigned int nthreads;
 static pthread_barrier_t start;
-
-/* Keep the compiler from dropping an allocation whose result is unused. */
-static inline void keep(void *p)
-{
-	__asm__ volatile("" : : "r"(p) : "memory");
-}
-
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static inline void *alloc(size_t n)
 {

@@ -41,6 +41,7 @@
 
 #include "magalloc.h"
 #include "peers-sizes.h"
+#include "ubench.h"
 
 namespace bip = boost::interprocess;
 
@@ -64,14 +65,6 @@ struct board {
 
 static bip::managed_shared_memory *seg;
 static struct mag_heap *heap;
-
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static inline void *alloc(size_t n)
 {

@@ -30,23 +30,10 @@
 
 #include <linux/magalloc.h>
 #include "magalloc.h"
+#include "ubench.h"
 
 #define SIZE	64
 #define BATCH	64
-
-/* Keep the compiler from dropping an allocation whose result is unused. */
-static inline void keep(void *p)
-{
-	__asm__ volatile("" : : "r"(p) : "memory");
-}
-
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static int single(int fd, unsigned int n)
 {

@@ -105,8 +105,9 @@ static unsigned int heap_size_mb = 64;
  * @val: the value given
  * @kp: the parameter
  *
- * Each open() allocates a descriptor per page of the range (16 KiB per
- * 8 MiB): beyond 1 GiB that would be megabytes of kernel memory per open.
+ * Each heap allocates a descriptor per page of the range (16 KiB per
+ * 8 MiB) at its first span: beyond 1 GiB that would be megabytes of
+ * kernel memory per heap.
  *
  * Return: 0, or -EINVAL for anything else.
  */
@@ -222,7 +223,6 @@ struct mag_uuser {
  *	there (allocated with @spans, at the first span)
  * @spans: page index -> span, for every page of every span (NULL: none);
  *	NULL itself until the heap's first span
- * @meta: bytes of @free_map and @spans
  * @partial: per class, spans with free objects
  * @full: per class, spans without
  * @nr_spans: per class, spans held
@@ -246,7 +246,6 @@ struct mag_uheap {
 	u64 charged;
 	unsigned long *free_map[UH_MAX_ORDER + 1];
 	struct mag_uspan **spans;
-	size_t meta;
 	struct list_head partial[MAG_NR_CLASSES];
 	struct list_head full[MAG_NR_CLASSES];
 	unsigned long nr_spans[MAG_NR_CLASSES];
@@ -357,10 +356,17 @@ static int uheap_populate(struct mag_uheap *h)
 	}
 	memcpy(h->free_map, map, sizeof(map));
 	h->spans = spans;
-	h->meta = h->npages * sizeof(*spans) +
-		  (UH_MAX_ORDER + 1) * BITS_TO_LONGS(h->npages) * sizeof(long);
 	free_range(h, 0, h->npages);
 	return 0;
+}
+
+/* Bytes of the page map and buddy bitmaps: none before the first span. */
+static size_t uheap_meta(const struct mag_uheap *h)
+{
+	if (!h->spans)
+		return 0;
+	return h->npages * sizeof(*h->spans) +
+	       (UH_MAX_ORDER + 1) * BITS_TO_LONGS(h->npages) * sizeof(long);
 }
 
 /**
@@ -1079,7 +1085,7 @@ void mag_uheaps_show(struct seq_file *m)
 		seq_printf(m, "heap %u cap %llu charged %llu resident %llu live_bytes %llu allocs %llu frees %llu failed %llu bad_frees %llu bad_requests %llu metadata %zu\n",
 			   n++, h->cap, h->charged, uheap_resident(h), h->live_bytes,
 			   h->allocs, h->frees, h->failed_allocs, h->bad_frees,
-			   h->bad_requests, h->meta);
+			   h->bad_requests, uheap_meta(h));
 		for (cls = 0; cls < MAG_NR_CLASSES; cls++)
 			if (h->live[cls] || h->nr_spans[cls])
 				seq_printf(m, "  class %u size %u objects %lu spans %lu\n", cls,
