@@ -7,19 +7,22 @@
 # line "N passed, M failed, K skipped" summed over everything.
 #
 # Usage: scripts/check.sh [kernel...]   (default: all of them)
-#   k612          stock Debian 6.12: module, example consumer, stress, kselftests
+#   k612          stock Debian 6.12: module, example consumer, stress,
+#                 trace events, kselftests, preload (sqlite3 and perl
+#                 through libmagalloc-preload.so)
 #   k61           stock Debian 6.1: the same
 #   k612rt        stock Debian 6.12 PREEMPT_RT: the same
 #   k612-memless  stock 6.12 with a CPU-only NUMA node and nohz_full=3:
 #                 module (a MAGALLOC_STATS build), example, stress,
 #                 isolation, stats
 #   kunit         the debug KUnit kernel (KASAN, lockdep, kmemleak): every
-#                 KUnit suite, example, stress, kselftests
+#                 KUnit suite, example, stress, kselftests, preload
 #   kunit-faults  the same kernel with init_on_free=1 init_on_alloc=1:
-#                 the magalloc_init KUnit suite, the kmemleak check and
-#                 the fault-injection run
+#                 the magalloc_init suite's init_on_* cases, the kmemleak
+#                 check and the fault-injection run
 #   kunit-rt      a debug PREEMPT_RT KUnit kernel with KCSAN (lockdep, no
-#                 KASAN): every KUnit suite, example, stress
+#                 KASAN): every KUnit suite, example, stress, kselftests,
+#                 preload
 #   pkg           not a kernel: scripts/package-check.sh (PKG_QUICK=1):
 #                 the Debian packages built, lintian, installed, DKMS's
 #                 magalloc.ko booted on stock 6.12 and 6.1, purged
@@ -132,6 +135,15 @@ for k in $kernels; do
 	esac
 done
 
+# What sqlite3 and perl print without the interposer, for every boot's
+# preload step (all of them have one).
+preload_args=(-p "$preload_files" -D "$preload_progs")
+case " $kernels " in
+*" k612 "*|*" k61 "*|*" k612rt "*|*" kunit "*|*" kunit-rt "*)
+	preload_expect || say "preload: sqlite3 or perl failed here (build/preload)"
+	;;
+esac
+
 # boot_job <name> <kernel image> <timeout> <command line> <guest.sh args> -- <results.py args>
 # Runs in the background: boots one guest, judges its log, and leaves
 # "passed failed skipped seconds" in build/results/<name> and the judge's
@@ -234,24 +246,10 @@ for k in $kernels; do
 		# Debian builds KFENCE (6.12) with sampling off: on here, so
 		# the hostile-free check has a KFENCE object to hand mag_free().
 		# trace: the stock kernels have tracefs (mod/trace.h's events).
-		# preload: libmagalloc-preload.so under sqlite3 and perl
-		# (k612 and k61 only: the interposer is userspace; one
-		# kernel of each ABI era is enough).
-		preload_args=()
-		case $k in
-		k612|k61)
-			if [ -z "${preload_made:-}" ]; then
-				preload_expect || say "preload: sqlite3 or perl failed here (build/preload)"
-				preload_made=1
-			fi
-			preload_args=(-p "$preload_files" -D "$preload_progs")
-			steps=stress,trace,ksft,preload judge=(--expect-preload)
-			;;
-		*) steps=stress,trace,ksft judge=() ;;
-		esac
+		# preload: libmagalloc-preload.so under sqlite3 and perl.
 		start "$k" "$image" 300 "kfence.sample_interval=10" -m "$(ko "$k")" \
-			-R "$steps" -t "$guest_tests" "${preload_args[@]}" \
-			-- "${full_judge[@]}" --expect-trace "${judge[@]}"
+			-R stress,trace,ksft,preload -t "$guest_tests" "${preload_args[@]}" \
+			-- "${full_judge[@]}" --expect-trace --expect-preload
 		;;
 	k612-memless)
 		# What a memoryless node can break is placement and the
@@ -276,9 +274,10 @@ for k in $kernels; do
 		module kunit "$kunit_dir"
 		# kasan_multi_shot: the magalloc_kasan suite provokes many
 		start "$k" "$kunit_dir/arch/x86/boot/bzImage" 900 "$kunit_append kasan_multi_shot" \
-			-m "$(ko kunit)" -r $kunit_mem -R stress,ksft -t "$kunit_tests" \
+			-m "$(ko kunit)" -r $kunit_mem -R stress,ksft,preload -t "$kunit_tests" \
+			"${preload_args[@]}" \
 			-- --expect-ksft "$(echo "$kunit_tests" | wc -w)" --expect-stress \
-			--kunit "$kunit_py"
+			--expect-preload --kunit "$kunit_py"
 		;;
 	kunit-faults)
 		# Split from the kunit boot, which was the long pole of make
@@ -290,13 +289,15 @@ for k in $kernels; do
 		# path) and init_on_alloc=1 (every allocation zeroed): this
 		# boot has both, so leak and faults run hardened too, and the
 		# suite no longer costs a boot of its own (the kunit-init boot
-		# was 46 s of a make check).  Faults come first, so that the
+		# was 46 s of a make check).  Only its init_on_* cases: the
+		# __GFP_ZERO one runs in the kunit and kunit-rt boots (it was
+		# 20 s of this one).  Faults come first, so that the
 		# leak check's two kmemleak scans (which must find only the
 		# objects it hid) also judge what the faults step left, and
 		# the boot needs no scan of its own at the end (guest-init).
 		module kunit "$kunit_dir"
 		start "$k" "$kunit_dir/arch/x86/boot/bzImage" 600 \
-			"$kunit_append init_on_free=1 init_on_alloc=1 kunit.filter_glob=magalloc_init.*" \
+			"$kunit_append init_on_free=1 init_on_alloc=1 kunit.filter_glob=magalloc_init.init_on_*" \
 			-m "$(ko kunit)" -r $kunit_mem -R faults,leak -t "$kunit_tests" \
 			-- --expect-faults --expect-leak --kunit "$kunit_py"
 		;;
@@ -308,8 +309,14 @@ for k in $kernels; do
 		# KCSAN at its default sampling (one access in 4000): one in
 		# 1000 made this boot 169 s beside the kunit one and make check
 		# 6 min 9 s, one in 400 199 s and 6 min 14 s (goal: 6 min).
+		# The kselftests and the preload step too: the userspace
+		# heaps' locking (heap->lock, shmem's folio locks and
+		# truncation) under PREEMPT_RT, lockdep and KCSAN.
 		start "$k" "$kunit_rt_dir/arch/x86/boot/bzImage" 600 "$kunit_append" \
-			-m "$(ko kunit-rt)" -r $kunit_mem -R stress -- --expect-stress --kunit "$kunit_py"
+			-m "$(ko kunit-rt)" -r $kunit_mem -R stress,ksft,preload -t "$kunit_tests" \
+			"${preload_args[@]}" \
+			-- --expect-ksft "$(echo "$kunit_tests" | wc -w)" --expect-stress \
+			--expect-preload --kunit "$kunit_py"
 		;;
 	esac
 done

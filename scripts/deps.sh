@@ -75,7 +75,7 @@ pkgs=(
 	"linux-headers-$K612RT" "linux-image-$K612RT"
 	qemu-system-x86 busybox-static cpio sparse
 	gcc make libc6-dev bc bison flex libelf-dev libssl-dev
-	rsync kmod xz-utils python3 perl
+	rsync kmod xz-utils python3 perl ccache
 	# the guest's preload step runs them through libmagalloc-preload.so
 	sqlite3
 )

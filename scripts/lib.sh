@@ -29,19 +29,41 @@ setup_deps() {
 }
 
 # build_module <name> <kernel build dir> [make args...]
-# Builds magalloc.ko (and any other module of the tree) for one kernel in
-# build/<name>/, a private copy of the sources, so that builds for several
-# kernels never share object files.
+# Builds magalloc.ko (and any other module of the tree) for one kernel and
+# leaves the tree, objects and modules, in build/<name>/src, so that
+# builds for several kernels never share object files.  The build itself
+# runs in $cache/modules/<name>, a path that is the same for every clone
+# and worktree (under a lock, for they share it): the sources are copied
+# in by content (rsync -c without times: a file whose bytes did not change
+# keeps its old time, so make rebuilds only what changed), and the
+# compiler runs under ccache, whose hits need the same paths on the
+# command line.  A warm make check thus builds nothing twice; a compiler
+# warning fails the build (-Werror), so it is never skipped silently.
 build_module() {
 	local name=$1 kdir=$2
 	shift 2
-	local dst=$build/$name/src
-	mkdir -p "$dst"
-	rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='*.mod*' \
-		--exclude='.*.cmd' --exclude='modules.order' --exclude='Module.symvers' \
-		"$top/Kbuild" "$top/mod" "$top/uapi" "$top/samples" "$dst/"
+	local dst=$build/$name/src shared=$cache/modules/$name cc=()
+	mkdir -p "$dst" "$shared"
+	if command -v ccache > /dev/null; then
+		# Debian's header trees know ccache (.kernelvariables); the
+		# KUnit kernels' trees use plain gcc.
+		if grep -qs DEBIAN_KERNEL_USE_CCACHE "$kdir/.kernelvariables"; then
+			cc=(DEBIAN_KERNEL_USE_CCACHE=y)
+		else
+			cc=(CC="ccache gcc")
+		fi
+	fi
 	say "building magalloc.ko for $name"
-	make -s -C "$kdir" M="$dst" W=1 "$@" modules >&2
+	(
+		flock 9
+		rsync -rlc --delete --exclude='*.o' --exclude='*.ko' --exclude='*.mod*' \
+			--exclude='.*.cmd' --exclude='modules.order' --exclude='Module.symvers' \
+			--exclude='*.a' --exclude='*.dwo' \
+			"$top/Kbuild" "$top/mod" "$top/uapi" "$top/samples" "$shared/"
+		CCACHE_DIR=${CCACHE_DIR:-$cache/ccache} make -s -C "$kdir" M="$shared" W=1 \
+			KCFLAGS=-Werror "${cc[@]}" "$@" modules >&2
+		rsync -a --delete "$shared/" "$dst/"
+	) 9> "$cache/modules/$name.lock"
 }
 
 # The kselftest binaries, linked statically for the busybox guest.

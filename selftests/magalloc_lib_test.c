@@ -305,6 +305,13 @@ TEST_F_TIMEOUT(lib, aligned_alloc_every_alignment, 120)
 
 	for (align = 1; align <= self->q.max_alloc; align *= 2) {
 		for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+			/*
+			 * Beyond 64 KiB every size takes the same (large)
+			 * path, and each object is mostly page faults: the
+			 * smallest and the largest size are enough there.
+			 */
+			if (align > (64 << 10) && i && i != ARRAY_SIZE(sizes) - 1)
+				continue;
 			a = mag_aligned_alloc(self->h, align, sizes[i]);
 			ASSERT_NE(NULL, a) TH_LOG("align %zu size %zu", align, sizes[i]);
 			v = NULL;
@@ -632,7 +639,7 @@ static void *worker_fn(void *arg)
 
 TEST_F_TIMEOUT(lib, threads_random, 120)
 {
-	enum { NT = 8, OPS = 10000 };
+	enum { NT = 8, OPS = 5000 };
 	unsigned long long mallocs = 0;
 	struct worker w[NT];
 	pthread_t t[NT];

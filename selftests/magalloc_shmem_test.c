@@ -411,7 +411,7 @@ TEST_F_TIMEOUT(shm, free_races_faults, 120)
 	ASSERT_EQ(0, mg_free(self->h.fd, first));
 	r.addr = self->h.base + first;
 	ASSERT_EQ(0, pthread_create(&t, NULL, reader, &r));
-	for (i = 0; i < 400; i++) {
+	for (i = 0; i < 200; i++) {
 		ASSERT_EQ(0, mg_alloc(self->h.fd, size, &off));
 		dirty += nonzero(self->h.base + off, size) >= 0;
 		memset(self->h.base + off, 0xee, size);
