@@ -210,7 +210,7 @@ TEST(growth_bounded_by_twice_the_cap)
 	small = 16 * h.q.page_size;
 	odd = chunk / 2 + h.q.page_size;
 	ASSERT_LT(h.q.max_small_size, small);
-	if (heap_field(cap, "grown") < 0)
+	if (heap_field(cap, "metadata") < 0)
 		SKIP(return, "no %s", HEAPS_PATH);
 	/* the bound, in whole chunks: (2 * cap pages + a chunk) rounded up */
 	limit = 2 * (cap / h.q.page_size) * h.q.page_size + chunk;
