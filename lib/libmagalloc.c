@@ -23,9 +23,14 @@
  * before the span was freed, and the kernel's lock orders that before the
  * span's new life).  Relaxed atomics are enough.  page_info[] is a shared
  * mapping so that a forked child and its parent, which share the heap,
- * also share what they learn.  Pointers that do not look like an object
- * of their page's class go to the kernel one at a time, which refuses
- * anything that is not a live object.
+ * also share what they learn.  The range is a large reservation that the
+ * kernel's heap uses from its start as it grows (16 GiB by default), so
+ * page_info[] is too: untouched pages of its mapping cost nothing, and
+ * the word after its entries, top, says how far the library has seen
+ * objects, for what walks page_info[] (mag_snapshot()) to stop there.
+ * Pointers that do not look like an object of their page's class go to
+ * the kernel one at a time, which refuses anything that is not a live
+ * object.
  *
  * Locking: the magazines are the owner thread's alone, no lock.  A global
  * mutex (registry_lock), on slow paths only, protects the list of heaps,
@@ -154,6 +159,8 @@ struct mag_tcache {
  * @max_alloc: largest object the kernel allocates
  * @page_info: per page, what is known of it (see the top of this file)
  * @page_info_bytes: bytes of the @page_info mapping
+ * @top: in the @page_info mapping, after its entries: one more than the
+ *	highest page page_info[] has a mark for (0: none)
  * @size_class: (size + 7) / 8 -> class, for sizes 0..@max_small
  * @cls: per class, [nr_classes + 1]
  * @tcaches: the thread caches of the heap (registry_lock)
@@ -173,6 +180,7 @@ struct mag_heap {
 	size_t max_alloc;
 	__u32 *page_info;
 	size_t page_info_bytes;
+	__u64 *top;
 	unsigned char *size_class;
 	struct mag_class_info *cls;
 	struct mag_tcache *tcaches;
@@ -210,12 +218,24 @@ static void stats_add(struct mag_lib_stats *dst, struct mag_lib_stats *src)
 		d[i] += READ_ONCE(s[i]);
 }
 
+/* Where top is in a page_info[] block: after the entries, aligned. */
+static size_t top_offset(const struct mag_heap *h)
+{
+	return ((h->size >> h->page_shift) * sizeof(__u32) + 7) & ~(size_t)7;
+}
+
 static void note_page(struct mag_heap *h, __u64 off, __u32 info)
 {
-	__u32 *pi = &h->page_info[off >> h->page_shift];
+	__u64 pg = off >> h->page_shift, top = READ_ONCE(*h->top);
+	__u32 *pi = &h->page_info[pg];
 
 	if (READ_ONCE(*pi) != info)
 		WRITE_ONCE(*pi, info);
+	/* rarely: only when the heap has grown past what was seen */
+	while (top <= pg &&
+	       !__atomic_compare_exchange_n(h->top, &top, pg + 1, true, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
 }
 
 /* Could @off be an object of class @cls?  Only a cheap sanity check. */
@@ -640,11 +660,13 @@ struct mag_heap *mag_open(void)
 	h->base = map_aligned(h->fd, h->size, h->align);
 	if (h->base == MAP_FAILED)
 		goto fail;
-	h->page_info_bytes = (h->size >> h->page_shift) * sizeof(__u32);
+	/* the entries, then top, aligned */
+	h->page_info_bytes = top_offset(h) + sizeof(__u64);
 	h->page_info = mmap(NULL, h->page_info_bytes, PROT_READ | PROT_WRITE,
-			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+			    MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (h->page_info == MAP_FAILED)
 		goto fail;
+	h->top = (__u64 *)((char *)h->page_info + top_offset(h));
 	pthread_mutex_lock(&registry_lock);
 	h->id = next_heap_id++;
 	h->next = heaps;
@@ -1129,26 +1151,43 @@ int mag_lib_stats(struct mag_heap *h, struct mag_lib_stats *st)
 int mag_snapshot(struct mag_heap *h, struct mag_snapshot *s)
 {
 	size_t page = 1ul << h->page_shift, npages = h->size >> h->page_shift;
-	size_t pg, i, n, a, off, len;
+	size_t pg, i, n, a, off, len, top;
 	unsigned char *want;
 	__u32 *pi, info;
 	ssize_t done;
 
+	/*
+	 * Only as far as the heap has handed out objects, not the whole
+	 * range: marks end at top, and objects there within a large
+	 * object's pages of it.  The copy of page_info[] is a mapping of
+	 * its own: only the pages written cost memory (a calloc() of
+	 * megabytes may come from the heap and be cleared).
+	 */
+	top = READ_ONCE(*h->top);
+	if (top > npages)
+		top = npages;
 	s->fd = -1;
-	s->page_info = lib_malloc(h->page_info_bytes);
+	s->page_info_bytes = h->page_info_bytes;
+	s->page_info = mmap(NULL, s->page_info_bytes, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (s->page_info == MAP_FAILED)
+		s->page_info = NULL;
+	npages = top + (h->max_alloc >> h->page_shift) + 1 < npages ?
+		 top + (h->max_alloc >> h->page_shift) + 1 : npages;
 	want = lib_calloc(npages, 1);
 	if (!s->page_info || !want)
 		goto fail;
 	pi = s->page_info;
-	for (pg = 0; pg < npages; pg++)
+	for (pg = 0; pg < top; pg++)
 		pi[pg] = READ_ONCE(h->page_info[pg]);
+	*(__u64 *)((char *)pi + top_offset(h)) = top;
 	/*
 	 * The pages that may hold bytes of a live object: every object of a
 	 * class starts on a page marked with its class and ends within its
 	 * size of that page's end; a large object's pages are marked.  Stale
 	 * marks of freed spans only cost a refused pwrite().
 	 */
-	for (pg = 0; pg < npages; pg++) {
+	for (pg = 0; pg < top; pg++) {
 		info = pi[pg];
 		if (info - 1 < h->nr_classes)
 			n = (page + h->cls[info].size + page - 1) >> h->page_shift;
@@ -1199,7 +1238,8 @@ void mag_snapshot_drop(struct mag_snapshot *s)
 {
 	if (s->fd >= 0)
 		close(s->fd);
-	lib_free(s->page_info);
+	if (s->page_info)
+		munmap(s->page_info, s->page_info_bytes);
 	s->fd = -1;
 	s->page_info = NULL;
 }
@@ -1231,6 +1271,7 @@ int mag_adopt_snapshot(struct mag_heap *h, struct mag_snapshot *s)
 	pthread_mutex_unlock(&registry_lock);
 	munmap(h->page_info, h->page_info_bytes);
 	h->page_info = s->page_info;
+	h->top = (__u64 *)((char *)h->page_info + top_offset(h));
 	s->page_info = NULL;
 	close(h->fd);
 	h->fd = -1;

@@ -24,11 +24,14 @@
 /**
  * struct mag_snapshot - a heap's memory at fork() time
  * @fd: memfd with the heap's bytes at their offsets, or -1
- * @page_info: a copy of the heap's page_info
+ * @page_info: a copy of the heap's page_info (and its top), a private
+ *	anonymous mapping
+ * @page_info_bytes: its length, the heap's page_info_bytes
  */
 struct mag_snapshot {
 	int fd;
 	void *page_info;
+	size_t page_info_bytes;
 };
 
 /*

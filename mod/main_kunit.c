@@ -46,21 +46,21 @@ static void device_registered(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, gid_eq(gid, GLOBAL_ROOT_GID));
 }
 
-/* heap_size_mb takes 1 to 1024 (MiB) and nothing else. */
+/* heap_size_mb takes 1 to 1048576 (MiB) and nothing else. */
 static void heap_size_range_checked(struct kunit *test)
 {
 	unsigned int v = 7;
 	struct kernel_param kp = { .arg = &v };
 
 	KUNIT_EXPECT_EQ(test, mag_heap_size_set("0", &kp), -EINVAL);
-	KUNIT_EXPECT_EQ(test, mag_heap_size_set("1025", &kp), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mag_heap_size_set("1048577", &kp), -EINVAL);
 	KUNIT_EXPECT_EQ(test, mag_heap_size_set("-1", &kp), -EINVAL);
 	KUNIT_EXPECT_EQ(test, mag_heap_size_set("64k", &kp), -EINVAL);
 	KUNIT_EXPECT_EQ(test, v, 7U);
 	KUNIT_EXPECT_EQ(test, mag_heap_size_set("1", &kp), 0);
 	KUNIT_EXPECT_EQ(test, v, 1U);
-	KUNIT_EXPECT_EQ(test, mag_heap_size_set("1024", &kp), 0);
-	KUNIT_EXPECT_EQ(test, v, 1024U);
+	KUNIT_EXPECT_EQ(test, mag_heap_size_set("1048576", &kp), 0);
+	KUNIT_EXPECT_EQ(test, v, 1048576U);
 }
 
 /* user_heaps_max takes 1 to 65536, user_heap_mb 1 to 1048576 (MiB). */

@@ -7,15 +7,27 @@
  * the kernel allocator's lower two levels, over offsets instead of kernel
  * addresses:
  *
- *  - a buddy allocator over the range's pages (one bitmap of free block
- *    heads per order), serving spans and large objects with exact page
- *    counts;
+ *  - a buddy allocator over the pages the heap has grown to (one bitmap
+ *    of free block heads per order), serving spans and large objects with
+ *    exact page counts;
  *  - per size class, partial and full spans with allocation bitmaps: the
  *    heap's own central lists.  A heap's spans never hold kernel objects
  *    or another heap's (Go keeps scan and noscan spans apart the same way).
  *
  * The per-thread magazines of this design live in userspace, in
  * libmagalloc, which refills and drains them with the bulk ioctls.
+ *
+ * Growth: the range is a reservation, as Go and TCMalloc reserve address
+ * space (16 GiB by default; see heap_size_mb).  The opener maps all of it
+ * once; the heap uses it from offset 0 up, a chunk of UH_CHUNK_PAGES
+ * (4 MiB, the largest buddy block) at a time: when no free block of the
+ * order a span or large object needs is left, and its cap allows the
+ * bytes, uheap_grow() gives the buddy the next chunk.  Nothing moves:
+ * offsets stay valid, and so does every mapping, which covers the whole
+ * range; a page above the grown part has no span, so touching it raises
+ * SIGBUS like any page without one.  The heap's cap (heap_cap_mb, or
+ * MAGALLOC_IOC_SET_CAP) bounds the bytes it holds; the range bounds the
+ * cap's use.
  *
  * Pages: each heap is backed by a shmem file of its range's size
  * (shmem_file_setup_with_mnt()), private to the heap: no descriptor
@@ -52,10 +64,16 @@
  * the heap's last close, gives the bytes back, and the last close the
  * heap's count.  A heap whose opener had CAP_SYS_RESOURCE is counted and
  * charged but never refused (decided once, at open()).  The page map
- * (h->spans) and the buddy bitmaps, about 150 KiB for a 64 MiB range, are
- * allocated at the heap's first span (uheap_populate()), charged to the
- * opener's memory cgroup: until then an open() costs struct mag_uheap and
- * the shmem file, and every user of h->spans checks it for NULL.
+ * (h->spans) and the buddy bitmaps, about 9.4 KiB per 4 MiB chunk, cover
+ * only what the heap has grown to: allocated at its first span and
+ * reallocated, doubling their room, as it grows (uheap_meta_resize()),
+ * charged to the opener's memory cgroup.  So an open() costs struct
+ * mag_uheap and the shmem file, a heap its metadata in proportion to its
+ * grown part, and that part is bounded by twice the heap's cap
+ * (uheap_grow_limit()), not by the range.  A heap that cannot have the
+ * metadata of its next chunk fails the allocation with -ENOMEM and stays
+ * as it was.  Every user of h->spans and h->free_map stays below h->grown,
+ * which is 0 while they are NULL.
  * The heap lives as long as the /dev/magalloc file, and each mapping
  * holds that file (vm_private_data, taken and dropped by the
  * vm_operations' open and close), for vm_file is the shmem file: the
@@ -63,8 +81,9 @@
  * munmap() free everything, and a mapping keeps the module loaded.
  *
  * Locking: heap->lock (a mutex) protects the whole heap and is taken by
- * the ioctls and the fault handler (with mmap_lock or the VMA's lock held:
- * mmap_lock -> heap->lock).  Under it the fault handler takes a page's
+ * the ioctls, debugfs and the fault handler (with mmap_lock or the VMA's
+ * lock held: mmap_lock -> heap->lock); so the page map and the bitmaps
+ * may be reallocated under it.  Under it the fault handler takes a page's
  * folio lock, and freeing a span takes the address_space's i_mmap lock
  * and folio locks (shmem_truncate_range()), never the shmem inode's
  * i_rwsem, which ranks above mmap_lock: heap->lock -> i_mmap_rwsem and
@@ -98,22 +117,31 @@
 #include "compat.h"
 #include "internal.h"
 
-static unsigned int heap_size_mb = 64;
+/*
+ * 16 GiB by default: the range is a reservation, used from the bottom as
+ * the heap grows (see the top of this file), and costs only address space
+ * until then: the shmem file is VM_NORESERVE and has no pages, the
+ * mapping no page tables, and the heap's metadata follows what it has
+ * grown to, which its cap bounds.  64 heaps of a user (user_heaps_max)
+ * reserve 1 TiB of the 128 TiB of an x86-64 process's address space; a
+ * heap may be given a cap (MAGALLOC_IOC_SET_CAP) of up to its range.
+ */
+static unsigned int heap_size_mb = 16384;
 
 /**
- * mag_heap_size_set() - check and set heap_size_mb: 1 to 1024 (MiB)
+ * mag_heap_size_set() - check and set heap_size_mb: 1 to 1048576 (MiB)
  * @val: the value given
  * @kp: the parameter
  *
- * Each heap allocates a descriptor per page of the range (16 KiB per
- * 8 MiB) at its first span: beyond 1 GiB that would be megabytes of
- * kernel memory per heap.
+ * The range costs no kernel memory of its own: metadata comes with the
+ * chunks a heap grows by, and growth is bounded by the heap's cap.  The
+ * bound is 1 TiB of address space per heap.
  *
  * Return: 0, or -EINVAL for anything else.
  */
 int mag_heap_size_set(const char *val, const struct kernel_param *kp)
 {
-	return param_set_uint_minmax(val, kp, 1, 1024);
+	return param_set_uint_minmax(val, kp, 1, 1U << 20);
 }
 
 static const struct kernel_param_ops heap_size_ops = {
@@ -121,7 +149,7 @@ static const struct kernel_param_ops heap_size_ops = {
 	.get = param_get_uint,
 };
 module_param_cb(heap_size_mb, &heap_size_ops, &heap_size_mb, 0444);
-MODULE_PARM_DESC(heap_size_mb, "bytes of each userspace heap's range, MiB, 1 to 1024 (default 64)");
+MODULE_PARM_DESC(heap_size_mb, "bytes of each userspace heap's range (the reservation it grows in), MiB, 1 to 1048576 (default 16384)");
 
 static unsigned int heap_cap_mb = 64;
 module_param(heap_cap_mb, uint, 0644);
@@ -172,6 +200,8 @@ MODULE_PARM_DESC(user_heap_mb, "bytes of spans and large objects held by one use
 /* Largest buddy block, and so largest object: 4 MiB. */
 #define UH_MAX_ORDER	10
 #define UH_MAX_ALLOC	(PAGE_SIZE << UH_MAX_ORDER)
+/* A heap grows by chunks of the largest block: each brings one. */
+#define UH_CHUNK_PAGES	(UH_MAX_ALLOC >> PAGE_SHIFT)
 
 /**
  * struct mag_uspan - a span or large object of a userspace heap
@@ -216,13 +246,17 @@ struct mag_uuser {
  * @lock: protects everything below
  * @shm: the shmem file backing the range, which the mappings map
  * @memcg: memory cgroup of the opener, charged for the pages
- * @npages: pages in the range
+ * @npages: pages in the range, the reservation that is mapped
+ * @grown: pages of the range, from its start, that the buddy covers: 0
+ *	until the first span, then whole chunks (UH_CHUNK_PAGES) but maybe
+ *	at the range's end
+ * @meta_pages: pages @free_map and @spans have room for, @grown or more
  * @cap: byte cap
  * @charged: bytes of spans and large objects held
- * @free_map: per order, a bit per page: a free block of that order starts
- *	there (allocated with @spans, at the first span)
- * @spans: page index -> span, for every page of every span (NULL: none);
- *	NULL itself until the heap's first span
+ * @free_map: per order, a bit per page below @meta_pages: a free block of
+ *	that order starts there
+ * @spans: page index -> span, for every page of every span (NULL: none),
+ *	below @meta_pages; NULL itself until the heap's first span
  * @partial: per class, spans with free objects
  * @full: per class, spans without
  * @nr_spans: per class, spans held
@@ -242,6 +276,8 @@ struct mag_uheap {
 	struct file *shm;
 	struct mem_cgroup *memcg;
 	unsigned long npages;
+	unsigned long grown;
+	unsigned long meta_pages;
 	u64 cap;
 	u64 charged;
 	unsigned long *free_map[UH_MAX_ORDER + 1];
@@ -277,7 +313,7 @@ static void buddy_free(struct mag_uheap *h, unsigned long pg, unsigned int order
 	while (order < UH_MAX_ORDER) {
 		unsigned long buddy = pg ^ (1UL << order);
 
-		if (buddy >= h->npages || !test_bit(buddy, h->free_map[order]))
+		if (buddy >= h->grown || !test_bit(buddy, h->free_map[order]))
 			break;
 		__clear_bit(buddy, h->free_map[order]);
 		pg &= ~(1UL << order);
@@ -305,8 +341,8 @@ static long buddy_alloc(struct mag_uheap *h, unsigned int order)
 	unsigned long pg;
 
 	for (o = order; o <= UH_MAX_ORDER; o++) {
-		pg = find_first_bit(h->free_map[o], h->npages);
-		if (pg < h->npages)
+		pg = find_first_bit(h->free_map[o], h->grown);
+		if (pg < h->grown)
 			break;
 	}
 	if (o > UH_MAX_ORDER)
@@ -321,52 +357,109 @@ static long buddy_alloc(struct mag_uheap *h, unsigned int order)
 
 /* ---- spans ---- */
 
+/*
+ * The heap's metadata: charged to the opener's memory cgroup, whoever
+ * allocates (set_active_memcg()).  At its memory.max the allocation fails
+ * (-ENOMEM, no warning) rather than OOM-killing in the opener's cgroup
+ * for an allocation another cgroup's task may have asked for.
+ */
+#define UH_META_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
+/*
+ * Pages the heap may grow to: twice its cap and a chunk, in whole chunks,
+ * within the range.  Growth comes only when no free block of the wanted
+ * order is left, so a heap grows past its cap only through fragmentation
+ * (a large object of 2 MiB and a page takes a 4 MiB block); the bound
+ * keeps a pattern of frees that pins one page in every chunk from making
+ * metadata for the whole range.
+ */
+static unsigned long uheap_grow_limit(const struct mag_uheap *h)
+{
+	u64 pages = (h->cap >> PAGE_SHIFT) * 2 + UH_CHUNK_PAGES;
+
+	return min_t(u64, round_up(pages, UH_CHUNK_PAGES), h->npages);
+}
+
 /**
- * uheap_populate() - allocate the heap's page map and buddy bitmaps
+ * uheap_meta_resize() - room in the page map and bitmaps for @pages pages
  * @h: the heap, its lock held
+ * @pages: pages, more than @h->meta_pages
  *
- * At the heap's first span, not at open(): an open that never allocates
- * costs only struct mag_uheap and its shmem file.  Charged to the memory
- * cgroup of the opener, whoever allocates.
+ * New arrays, the old ones copied and freed: every reader of @h->spans
+ * and @h->free_map holds the heap's lock.  On failure the heap keeps its
+ * old arrays, unchanged.
  *
  * Return: 0, or -ENOMEM.
  */
-static int uheap_populate(struct mag_uheap *h)
+static int uheap_meta_resize(struct mag_uheap *h, unsigned long pages)
 {
+	size_t longs = BITS_TO_LONGS(pages), old_longs = BITS_TO_LONGS(h->meta_pages);
 	unsigned long *map[UH_MAX_ORDER + 1] = {};
 	struct mag_uspan **spans;
 	struct mem_cgroup *old;
 	unsigned int o;
 
-	if (h->spans)
-		return 0;
 	old = set_active_memcg(h->memcg);
-	spans = kvcalloc(h->npages, sizeof(*spans), GFP_KERNEL_ACCOUNT);
+	spans = kvcalloc(pages, sizeof(*spans), UH_META_GFP);
 	for (o = 0; spans && o <= UH_MAX_ORDER; o++) {
-		map[o] = bitmap_zalloc(h->npages, GFP_KERNEL_ACCOUNT);
+		map[o] = kvcalloc(longs, sizeof(long), UH_META_GFP);
 		if (!map[o])
 			break;
 	}
 	set_active_memcg(old);
 	if (!spans || o <= UH_MAX_ORDER) {
 		for (o = 0; o <= UH_MAX_ORDER; o++)
-			bitmap_free(map[o]);
+			kvfree(map[o]);
 		kvfree(spans);
 		return -ENOMEM;
 	}
-	memcpy(h->free_map, map, sizeof(map));
+	if (h->spans)
+		memcpy(spans, h->spans, h->meta_pages * sizeof(*spans));
+	kvfree(h->spans);
 	h->spans = spans;
-	free_range(h, 0, h->npages);
+	for (o = 0; o <= UH_MAX_ORDER; o++) {
+		if (h->free_map[o])
+			memcpy(map[o], h->free_map[o], old_longs * sizeof(long));
+		kvfree(h->free_map[o]);
+		h->free_map[o] = map[o];
+	}
+	h->meta_pages = pages;
+	return 0;
+}
+
+/**
+ * uheap_grow() - give the buddy the next chunk of the range
+ * @h: the heap, its lock held
+ *
+ * The range is used from its start, a chunk (UH_CHUNK_PAGES, the largest
+ * block) at a time, when no free block is big enough: nothing already
+ * allocated moves.  The page map and bitmaps double their room when the
+ * chunk does not fit in them, so they stay within twice what the heap has
+ * grown to, and the copy costs about one more copy of them overall.
+ *
+ * Return: 0; -ENOSPC at the range's end or the growth limit; -ENOMEM if
+ * the metadata could not be had (the heap is then as it was).
+ */
+static int uheap_grow(struct mag_uheap *h)
+{
+	unsigned long limit = uheap_grow_limit(h), start = h->grown, end;
+
+	if (start >= limit)
+		return -ENOSPC;
+	end = min(start + UH_CHUNK_PAGES, limit);
+	if (end > h->meta_pages &&
+	    uheap_meta_resize(h, max(end, min(2 * h->meta_pages, limit))))
+		return -ENOMEM;
+	h->grown = end;
+	free_range(h, start, end);
 	return 0;
 }
 
 /* Bytes of the page map and buddy bitmaps: none before the first span. */
 static size_t uheap_meta(const struct mag_uheap *h)
 {
-	if (!h->spans)
-		return 0;
-	return h->npages * sizeof(*h->spans) +
-	       (UH_MAX_ORDER + 1) * BITS_TO_LONGS(h->npages) * sizeof(long);
+	return h->meta_pages * sizeof(*h->spans) +
+	       (UH_MAX_ORDER + 1) * BITS_TO_LONGS(h->meta_pages) * sizeof(long);
 }
 
 /**
@@ -400,15 +493,17 @@ static struct mag_uspan *span_new(struct mag_uheap *h, unsigned int npages,
 
 	if (h->charged + ((u64)npages << PAGE_SHIFT) > h->cap)
 		return NULL;
-	if (uheap_populate(h) || !user_charge(h, (u64)npages << PAGE_SHIFT))
+	if (!user_charge(h, (u64)npages << PAGE_SHIFT))
 		return NULL;
 	s = kzalloc(struct_size(s, alloc, BITS_TO_LONGS(nobj)), GFP_KERNEL_ACCOUNT);
 	if (!s)
 		goto uncharge;
-	pg = buddy_alloc(h, order);
-	if (pg < 0) {
-		kfree(s);
-		goto uncharge;
+	/* no free block that big: the heap grows, chunk by chunk */
+	while ((pg = buddy_alloc(h, order)) < 0) {
+		if (uheap_grow(h)) {
+			kfree(s);
+			goto uncharge;
+		}
 	}
 	for (i = 0; i < npages; i++)
 		h->spans[pg + i] = s;
@@ -533,7 +628,7 @@ static __always_inline int uheap_free(struct mag_uheap *h, u64 off)
 	unsigned long rel;
 	unsigned int i, size;
 
-	if (h->spans && off < ((u64)h->npages << PAGE_SHIFT))
+	if (off < ((u64)h->grown << PAGE_SHIFT))
 		s = h->spans[off >> PAGE_SHIFT];
 	if (!s)
 		goto bad;
@@ -571,7 +666,7 @@ bad:
 /* ---- the file ---- */
 
 /**
- * uheap_create() - a new heap, its page map and bitmaps not yet allocated
+ * uheap_create() - a new heap, grown to nothing yet: no page map nor bitmaps
  *
  * Return: the heap, or NULL.
  */
@@ -610,7 +705,7 @@ static void uheap_destroy(struct mag_uheap *h)
 	 * No mapping is left (each holds the file): spans go without
 	 * unmapping, and the pages with the shmem file's last reference.
 	 */
-	for (pg = 0; h->spans && pg < h->npages; pg++) {
+	for (pg = 0; pg < h->grown; pg++) {
 		s = h->spans[pg];
 		if (!s)
 			continue;
@@ -620,7 +715,7 @@ static void uheap_destroy(struct mag_uheap *h)
 	}
 	kvfree(h->spans);
 	for (o = 0; o <= UH_MAX_ORDER; o++)
-		bitmap_free(h->free_map[o]);
+		kvfree(h->free_map[o]);
 	mem_cgroup_put(h->memcg);
 	fput(h->shm);
 	kfree(h);
@@ -731,7 +826,8 @@ static vm_fault_t mag_fault(struct vm_fault *vmf)
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 
 	mutex_lock(&h->lock);
-	if (pg >= h->npages || !h->spans || !h->spans[pg])
+	/* beyond what the heap has grown to: no span, as below it */
+	if (pg >= h->grown || !h->spans[pg])
 		goto out;
 	/*
 	 * Charged to the opener's cgroup, whoever touches: shmem charges
@@ -1082,10 +1178,11 @@ void mag_uheaps_show(struct seq_file *m)
 	mutex_lock(&mag_uheaps_mutex);
 	list_for_each_entry(h, &mag_uheaps, link) {
 		mutex_lock(&h->lock);
-		seq_printf(m, "heap %u cap %llu charged %llu resident %llu live_bytes %llu allocs %llu frees %llu failed %llu bad_frees %llu bad_requests %llu metadata %zu\n",
+		seq_printf(m, "heap %u cap %llu charged %llu resident %llu live_bytes %llu allocs %llu frees %llu failed %llu bad_frees %llu bad_requests %llu range %llu grown %llu metadata %zu\n",
 			   n++, h->cap, h->charged, uheap_resident(h), h->live_bytes,
 			   h->allocs, h->frees, h->failed_allocs, h->bad_frees,
-			   h->bad_requests, uheap_meta(h));
+			   h->bad_requests, (u64)h->npages << PAGE_SHIFT,
+			   (u64)h->grown << PAGE_SHIFT, uheap_meta(h));
 		for (cls = 0; cls < MAG_NR_CLASSES; cls++)
 			if (h->live[cls] || h->nr_spans[cls])
 				seq_printf(m, "  class %u size %u objects %lu spans %lu\n", cls,

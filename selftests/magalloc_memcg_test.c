@@ -193,14 +193,17 @@ TEST(pages_charged_to_opener_cgroup)
 }
 
 /*
- * A heap's page map and bitmaps (about 150 KiB for 64 MiB) come at its
- * first allocation, not at open(), and are charged to the opener's cgroup
- * even when a task of another cgroup allocates.  memcg charges in
- * per-CPU batches (256 KiB): the bounds leave room for them.
+ * A heap's page map and bitmaps (about 9.4 KiB per 4 MiB it has grown
+ * to) come with its allocations, not at open(), and are charged to the
+ * opener's cgroup even when a task of another cgroup allocates.  Each
+ * heap here grows to 32 MiB (8 large objects of 4 MiB, never touched):
+ * about 75 KiB.  memcg charges in per-CPU batches (256 KiB): the bounds
+ * leave room for them.
  */
 #define NR_HEAPS	32
 #define OPEN_MAX_KIB	48	/* per open that never allocates */
-#define META_MIN_KIB	100	/* per heap at its first allocation */
+#define META_OBJS	8	/* of 4 MiB per heap */
+#define META_MIN_KIB	48	/* per heap grown to 32 MiB */
 
 /* Exit status: 0 on success, 1 to 5 for the failed step. */
 static int opener_meta(void)
@@ -223,16 +226,16 @@ static int opener_meta(void)
 	if (!pid) {
 		if (join(CG_ROOT))
 			_exit(1);
-		for (i = 0; i < NR_HEAPS; i++)
-			if (mg_alloc(fd[i], 16, &off))
+		for (i = 0; i < NR_HEAPS * META_OBJS; i++)
+			if (mg_alloc(fd[i / META_OBJS], 4UL << 20, &off))
 				_exit(2);
 		_exit(0);
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
 		return 3;
 	allocated = read_ll(CG_TEST "/memory.current");
-	printf("# memory.current: %lld, %lld after %d open()s, %lld after an allocation in each\n",
-	       start, opened, NR_HEAPS, allocated);
+	printf("# memory.current: %lld, %lld after %d open()s, %lld after each grew to %d MiB\n",
+	       start, opened, NR_HEAPS, allocated, META_OBJS * 4);
 	if (opened - start > NR_HEAPS * OPEN_MAX_KIB * 1024LL)
 		return 4;
 	if (allocated - opened < NR_HEAPS * META_MIN_KIB * 1024LL)
@@ -243,6 +246,158 @@ static int opener_meta(void)
 TEST(open_metadata_lazy_and_charged)
 {
 	in_test_cgroup(_metadata, opener_meta);
+}
+
+/*
+ * The opener's cgroup at its memory.max: the metadata of the heap's next
+ * chunk cannot be had.  A task of the root cgroup allocates (so that only
+ * the metadata, charged to the opener's cgroup, meets the limit): the
+ * allocation that needs a new chunk fails with ENOMEM, leaving the heap
+ * as it was (its charge, grown part and metadata; every object live),
+ * what fits in it is still served, a bulk allocation stops part way with
+ * done right; once the limit is lifted the heap grows again, to its cap.
+ * Closing gives the metadata back.
+ */
+#define GROW_CAP	(1024ULL * 1024 * 1024)
+#define GROW_ROOM	(256LL << 10)	/* memory.max above memory.current */
+#define NR_GROW		(GROW_CAP >> 22)
+
+/* The value after " @key " on the debugfs heaps line with cap @cap, or -1 */
+static long long heap_field(__u64 cap, const char *key)
+{
+	FILE *f = fopen(HEAPS_PATH, "r");
+	unsigned long long c;
+	long long v = -1;
+	char line[512], k[32], *p;
+
+	if (!f)
+		return -1;
+	snprintf(k, sizeof(k), " %s ", key);
+	while (fgets(line, sizeof(line), f)) {
+		p = strstr(line, " cap ");
+		if (strncmp(line, "heap ", 5) || !p || sscanf(p, " cap %llu", &c) != 1 ||
+		    c != cap)
+			continue;
+		p = strstr(line, k);
+		if (p)
+			v = atoll(p + strlen(k));
+	}
+	fclose(f);
+	return v;
+}
+
+/* The root cgroup's task: exit status 0, or the failed step (10 on). */
+static int grow_at_limit(struct heap *h, __u64 cap)
+{
+	static __u64 offs[NR_GROW + 1], bulk[MAGALLOC_MAX_BULK];
+	__u64 chunk = 4ULL << 20, off, big = h->q.max_small_size;
+	long long meta, grown, now;
+	struct magalloc_stats st;
+	unsigned int n = 0, i;
+	char max[32];
+	__u32 done;
+	int ret;
+
+	if (join(CG_ROOT))
+		return 10;
+	now = read_ll(CG_TEST "/memory.current");
+	snprintf(max, sizeof(max), "%lld", now + GROW_ROOM);
+	if (write_str(CG_TEST "/memory.max", max))
+		return 11;
+	for (;;) {
+		meta = heap_field(cap, "metadata");
+		grown = heap_field(cap, "grown");
+		ret = mg_alloc(h->fd, chunk, &offs[n]);
+		if (ret)
+			break;
+		if (++n >= NR_GROW)
+			return 12;
+	}
+	printf("# %u objects of 4 MiB, then %d with %lld bytes of metadata, %lld grown\n",
+	       n, ret, meta, grown);
+	/* refused for the metadata, not the cap; nothing changed */
+	if (ret != -ENOMEM || !n || mg_stats(h->fd, &st) || st.charged != n * chunk ||
+	    st.live_objects != n || st.failed_allocs != 1)
+		return 13;
+	if (heap_field(cap, "metadata") != meta || heap_field(cap, "grown") != grown ||
+	    grown != (long long)(n * chunk))
+		return 14;
+	/* a freed object's block serves again without growing */
+	if (mg_free(h->fd, offs[n - 1]) || mg_alloc(h->fd, chunk, &offs[n - 1]))
+		return 15;
+	/* bulk: what the freed block holds, then the growth fails */
+	if (mg_free(h->fd, offs[n - 1]))
+		return 16;
+	done = ~0u;
+	ret = mg_bulk(h->fd, MAGALLOC_IOC_ALLOC_BULK, big, bulk, MAGALLOC_MAX_BULK, &done);
+	printf("# bulk of %u objects of %llu bytes: %d, done %u\n", MAGALLOC_MAX_BULK,
+	       (unsigned long long)big, ret, done);
+	if (ret || !done || done >= MAGALLOC_MAX_BULK || done * big > chunk ||
+	    mg_stats(h->fd, &st) || st.live_objects != n - 1 + done)
+		return 17;
+	for (i = 0; i < done; i++)
+		if (bulk[i] < offs[n - 1] || bulk[i] >= offs[n - 1] + chunk)
+			return 18;
+	if (mg_bulk(h->fd, MAGALLOC_IOC_FREE_BULK, 0, bulk, done, &i) || i != done)
+		return 19;
+	if (heap_field(cap, "metadata") != meta || heap_field(cap, "grown") != grown)
+		return 20;
+	/* the limit lifted: it grows again, to the cap and not past it */
+	if (write_str(CG_TEST "/memory.max", "max"))
+		return 21;
+	n--;
+	while (!(ret = mg_alloc(h->fd, chunk, &offs[n])))
+		if (++n > NR_GROW)
+			return 22;
+	if (ret != -ENOMEM || n != NR_GROW || mg_stats(h->fd, &st) || st.charged != GROW_CAP ||
+	    mg_alloc(h->fd, h->q.page_size, &off) != -ENOMEM)
+		return 23;
+	printf("# limit lifted: %u objects of 4 MiB, %lld bytes of metadata\n",
+	       n, heap_field(cap, "metadata"));
+	for (i = 0; i < n; i++)
+		if (mg_free(h->fd, offs[i]))
+			return 24;
+	return 0;
+}
+
+/* The opener, in CG_TEST: exit status 0, or the failed step. */
+static int opener_meta_enomem(void)
+{
+	long long start, closed;
+	__u64 cap = GROW_CAP;
+	struct heap h;
+	pid_t pid;
+	int st;
+
+	if (join(CG_TEST))
+		return 1;
+	start = read_ll(CG_TEST "/memory.current");
+	if (mg_open(&h))
+		return 2;
+	if (mg_set_cap(h.fd, cap))
+		return 3;
+	if (heap_field(cap, "metadata") < 0)
+		return 4;	/* no debugfs heaps file */
+	pid = fork();
+	if (!pid)
+		_exit(grow_at_limit(&h, cap));
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return 5;
+	write_str(CG_TEST "/memory.max", "max");
+	if (WEXITSTATUS(st))
+		return WEXITSTATUS(st);
+	mg_close(&h);
+	closed = read_ll(CG_TEST "/memory.current");
+	printf("# memory.current: %lld at open, %lld after close\n", start, closed);
+	/* the metadata of 1 GiB (about 2.4 MiB) went */
+	if (closed - start > (1LL << 20))
+		return 6;
+	return 0;
+}
+
+TEST(metadata_enomem_at_opener_limit)
+{
+	in_test_cgroup(_metadata, opener_meta_enomem);
 }
 
 /*

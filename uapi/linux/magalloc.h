@@ -4,12 +4,14 @@
  *
  * Every open() of /dev/magalloc creates a heap: a range of heap_size bytes
  * (see struct magalloc_query) that the caller mmap()s, MAP_SHARED, at
- * offset 0.  The ioctls below allocate and free objects inside that range
- * and speak in offsets into it.  Pages are zeroed before userspace first
- * sees them and come in on fault; touching a page outside every span or
- * large object that holds a live object raises SIGBUS.  The last close() of the heap
- * (including copies made by fork() or passed over a UNIX socket) gives
- * everything back.
+ * offset 0.  The range is a reservation: the heap uses it from offset 0
+ * up, growing as allocations need, up to its cap; objects never move, and
+ * a mapping stays valid as the heap grows.  The ioctls below allocate and
+ * free objects inside that range and speak in offsets into it.  Pages are
+ * zeroed before userspace first sees them and come in on fault; touching
+ * a page outside every span or large object that holds a live object
+ * raises SIGBUS.  The last close() of the heap (including copies made by
+ * fork() or passed over a UNIX socket) gives everything back.
  *
  * Per-user limits (module parameters): open() fails with -EMFILE when the
  * opener's real uid has user_heaps_max heaps open, and an allocation
@@ -57,7 +59,8 @@ struct magalloc_class {
  * @page_size: out: the kernel's page size in bytes
  * @nr_classes: out: number of size classes
  * @max_small_size: out: largest size served by a size class
- * @heap_size: out: bytes of the heap's range, the length to mmap()
+ * @heap_size: out: bytes of the heap's range, the length to mmap(): a
+ *	reservation the heap grows in, up to @cap
  * @max_alloc: out: largest size one allocation may have
  * @cap: out: the heap's byte cap (see MAGALLOC_IOC_SET_CAP)
  * @max_bulk: out: MAGALLOC_MAX_BULK
