@@ -408,8 +408,8 @@ TEST(metadata_enomem_at_opener_limit)
  */
 #define CG_ACCT		CG_ROOT "/magalloc_account"
 #define TRIM_MS		200
-#define ACCT_HELD	(4UL << 20)
-#define ACCT_ROOM	(8UL << 20)
+#define ACCT_HELD	(4LL << 20)
+#define ACCT_ROOM	(8LL << 20)
 /*
  * Objects of 4 KiB, a size class: the same paths as 1 KiB ones with a
  * quarter of the calls (14000 1 KiB frees were 18 s of the KASAN boot).
@@ -455,11 +455,11 @@ static int accounted(const char *kind)
 	if (fd < 0)
 		return 10;
 	base = read_ll(CG_ACCT "/memory.current");
-	snprintf(cmd, sizeof(cmd), "%lld %lld%s", ACCT_OBJ, (long long)ACCT_HELD / ACCT_OBJ, kind);
+	snprintf(cmd, sizeof(cmd), "%lld %lld%s", ACCT_OBJ, ACCT_HELD / ACCT_OBJ, kind);
 	if (write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
 		return 2;
 	held = read_ll(CG_ACCT "/memory.current");
-	printf("# memory.current %lld, then %lld holding %lu bytes of 4 KiB objects (%ld ms)\n",
+	printf("# memory.current %lld, then %lld holding %lld bytes of 4 KiB objects (%ld ms)\n",
 	       base, held, ACCT_HELD, lap(&t0));
 	if (held - base < (long long)ACCT_HELD)
 		return 3;
@@ -469,7 +469,7 @@ static int accounted(const char *kind)
 	snprintf(cmd, sizeof(cmd), "%lld", limit);
 	if (write_str(CG_ACCT "/memory.max", cmd))
 		return 4;
-	snprintf(cmd, sizeof(cmd), "%lld %lld%s", ACCT_OBJ, 2 * (long long)ACCT_ROOM / ACCT_OBJ, kind);
+	snprintf(cmd, sizeof(cmd), "%lld %lld%s", ACCT_OBJ, 2 * ACCT_ROOM / ACCT_OBJ, kind);
 	errno = 0;
 	if (write(fd, cmd, strlen(cmd)) >= 0 || errno != ENOMEM)
 		return 5;
