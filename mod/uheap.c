@@ -691,6 +691,14 @@ static struct mag_uheap *uheap_create(void)
 		kfree(h);
 		return NULL;
 	}
+	/*
+	 * No mtime or ctime: nobody reads them (no descriptor reaches the
+	 * file), and a write fault on a shared mapping would update them
+	 * (file_update_time() in fault_dirty_shared_page()), two threads
+	 * faulting at once racing on them (KCSAN reported that race, in
+	 * inode_update_timestamps(), during the preload step on kunit-rt).
+	 */
+	file_inode(h->shm)->i_flags |= S_NOCMTIME;
 	h->memcg = get_mem_cgroup_from_mm(current->mm);
 	return h;
 }

@@ -68,6 +68,6 @@ build_module() {
 
 # The kselftest binaries, linked statically for the busybox guest.
 build_selftests() {
-	make -s -C "$top/selftests" KSFT_DIR="$LINUX_SRC/tools/testing/selftests" \
+	make -s -j"$(nproc)" -C "$top/selftests" KSFT_DIR="$LINUX_SRC/tools/testing/selftests" \
 		OUT="$build/selftests" >&2
 }

@@ -19,6 +19,7 @@
 #include <linux/io_uring.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -131,6 +132,42 @@ TEST_F(shm, maps_names_shmem_file)
 	ASSERT_NE(0, line[0]);
 	EXPECT_NE(NULL, strstr(line, " rw-s "));
 	EXPECT_NE(NULL, strstr(line, HEAP_MAPS_NAME "\n"));
+}
+
+/*
+ * The heap's file keeps its times: a write fault on a shared file mapping
+ * updates the file's mtime and ctime unless the inode says not to
+ * (S_NOCMTIME), and two threads faulting at once raced on them (a KCSAN
+ * report in inode_update_timestamps()).  Nobody reads them: the heap sets
+ * S_NOCMTIME.
+ */
+TEST_F(shm, write_faults_leave_file_times)
+{
+	char line[512], path[600], *sp;
+	struct stat a, b;
+	unsigned int i;
+	__u64 off;
+
+	maps_line(self->h.base, line, sizeof(line));
+	ASSERT_NE(0, line[0]);
+	sp = strchr(line, ' ');
+	ASSERT_NE(NULL, sp);
+	*sp = 0;
+	snprintf(path, sizeof(path), "/proc/self/map_files/%s", line);
+	if (stat(path, &a))
+		SKIP(return, "stat %s: %s", path, strerror(errno));
+	ASSERT_EQ(0, mg_alloc(self->h.fd, 4 * self->ps, &off));
+	usleep(20000);	/* several ticks of the coarse clock file times use */
+	for (i = 0; i < 4; i++)
+		((volatile char *)self->h.base + off)[i * self->ps] = 1;
+	ASSERT_EQ(0, stat(path, &b));
+	TH_LOG("mtime %ld.%09ld, then %ld.%09ld", (long)a.st_mtim.tv_sec, a.st_mtim.tv_nsec,
+	       (long)b.st_mtim.tv_sec, b.st_mtim.tv_nsec);
+	EXPECT_EQ(a.st_mtim.tv_sec, b.st_mtim.tv_sec);
+	EXPECT_EQ(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+	EXPECT_EQ(a.st_ctim.tv_sec, b.st_ctim.tv_sec);
+	EXPECT_EQ(a.st_ctim.tv_nsec, b.st_ctim.tv_nsec);
+	EXPECT_EQ(0, mg_free(self->h.fd, off));
 }
 
 /* /sys/module/magalloc/refcnt, or -1 */
