@@ -159,7 +159,7 @@ TEST_F(shm, write_faults_leave_file_times)
 	ASSERT_EQ(0, mg_alloc(self->h.fd, 4 * self->ps, &off));
 	usleep(20000);	/* several ticks of the coarse clock file times use */
 	for (i = 0; i < 4; i++)
-		((volatile char *)self->h.base + off)[i * self->ps] = 1;
+		__atomic_store_n((char *)self->h.base + off + i * self->ps, 1, __ATOMIC_RELAXED);
 	ASSERT_EQ(0, stat(path, &b));
 	TH_LOG("mtime %ld.%09ld, then %ld.%09ld", (long)a.st_mtim.tv_sec, a.st_mtim.tv_nsec,
 	       (long)b.st_mtim.tv_sec, b.st_mtim.tv_nsec);
