@@ -230,13 +230,12 @@ start() { start_job boot_job "$@"; }
 
 # The KUnit kernels' command line: no legacy BSD ptys (kunit.py's
 # configuration has 256 of them, whose registration was 3.4 s of a 20 s
-# boot under KASAN and lockdep; Debian's kernels have none).
-#
-# No PS/2 keyboard or mouse driver either: KCSAN reported a data race in
-# libps2 (ps2_do_sendbyte / ps2_interrupt) during one kunit-rt boot; the
-# guests have no keyboard to read.
+# boot under KASAN and lockdep; Debian's kernels have none), and no PS/2
+# keyboard or mouse driver (KCSAN reported a data race in libps2,
+# ps2_do_sendbyte / ps2_interrupt, during one kunit-rt boot; the guests
+# have no keyboard to read).
 kunit_append="pty.legacy_count=0 i8042.nokbd i8042.noaux"
-# and 1 GiB instead of 2: kmemleak scans every struct page at each scan,
+# Their memory: 1 GiB instead of 2: kmemleak scans every struct page at each scan,
 # and the fragmentation test pins every free page of a node.
 kunit_mem=1024
 ko() { echo "$build/$1/src/mod/magalloc.ko $build/$1/src/samples/magalloc_example.ko"; }

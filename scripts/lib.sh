@@ -9,6 +9,9 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$top/build
 cache=${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/magalloc
 mkdir -p "$build/logs" "$cache"
+# ccache's store, for the module builds (build_module) and DKMS's
+# (package-check.sh): beside the kernels, outside any clone.
+export CCACHE_DIR=${CCACHE_DIR:-$cache/ccache}
 
 say() { echo "== $*" >&2; }
 
@@ -60,8 +63,7 @@ build_module() {
 			--exclude='.*.cmd' --exclude='modules.order' --exclude='Module.symvers' \
 			--exclude='*.a' --exclude='*.dwo' \
 			"$top/Kbuild" "$top/mod" "$top/uapi" "$top/samples" "$shared/"
-		CCACHE_DIR=${CCACHE_DIR:-$cache/ccache} make -s -C "$kdir" M="$shared" W=1 \
-			KCFLAGS=-Werror "${cc[@]}" "$@" modules >&2
+		make -s -C "$kdir" M="$shared" W=1 KCFLAGS=-Werror "${cc[@]}" "$@" modules >&2
 		rsync -a --delete "$shared/" "$dst/"
 	) 9> "$cache/modules/$name.lock"
 }

@@ -220,7 +220,7 @@ boot() {
 # warm rerun's compiles are cache hits (the DKMS steps were 56 s of this
 # check).  It is the same build, the same objects.
 if command -v ccache > /dev/null; then
-	export DEBIAN_KERNEL_USE_CCACHE=y CCACHE_DIR=${CCACHE_DIR:-$cache/ccache}
+	export DEBIAN_KERNEL_USE_CCACHE=y
 fi
 
 dkms_install() {

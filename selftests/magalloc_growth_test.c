@@ -21,33 +21,6 @@ static __u64 unique_cap(__u64 base, unsigned int k)
 	return base + ((__u64)(getpid() & 0xff) << 3) + k;
 }
 
-/*
- * The value after " @key " on the debugfs heaps line of the heap whose cap
- * is @cap, or -1.
- */
-static long long heap_field(__u64 cap, const char *key)
-{
-	FILE *f = fopen(HEAPS_PATH, "r");
-	unsigned long long c;
-	long long v = -1;
-	char line[512], k[32], *p;
-
-	if (!f)
-		return -1;
-	snprintf(k, sizeof(k), " %s ", key);
-	while (fgets(line, sizeof(line), f)) {
-		p = strstr(line, " cap ");
-		if (strncmp(line, "heap ", 5) || !p || sscanf(p, " cap %llu", &c) != 1 ||
-		    c != cap)
-			continue;
-		p = strstr(line, k);
-		if (p)
-			v = atoll(p + strlen(k));
-	}
-	fclose(f);
-	return v;
-}
-
 /* Bytes of page map and buddy bitmaps for @pages pages (mod/uheap.c). */
 static long long meta_for(__u64 pages)
 {

@@ -203,29 +203,6 @@ TEST(params_range_checked)
 	EXPECT_EQ(1024, param_swap("user_heap_mb", mb));
 }
 
-/* The "metadata" of the debugfs heaps line of the heap whose cap is @cap, or -1 */
-static long long heap_metadata(unsigned long long cap)
-{
-	FILE *f = fopen(HEAPS_PATH, "r");
-	unsigned long long c;
-	long long meta = -1;
-	char line[512], *p;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		p = strstr(line, " cap ");
-		if (strncmp(line, "heap ", 5) || !p || sscanf(p, " cap %llu", &c) != 1 ||
-		    c != cap)
-			continue;
-		p = strstr(line, " metadata ");
-		if (p)
-			meta = atoll(p + 10);
-	}
-	fclose(f);
-	return meta;
-}
-
 /*
  * A fresh heap has no page map nor bitmaps; its first allocation makes
  * them for the one chunk (max_alloc bytes) it grows to, not for its range
@@ -239,10 +216,10 @@ TEST(metadata_at_first_alloc)
 	ASSERT_EQ(0, mg_open(&h));
 	ASSERT_EQ(0, mg_set_cap(h.fd, cap));
 	chunk_pages = h.q.max_alloc / h.q.page_size;
-	EXPECT_EQ(0, heap_metadata(cap));
+	EXPECT_EQ(0, heap_field(cap, "metadata"));
 	ASSERT_EQ(0, mg_alloc(h.fd, 16, &off));
-	EXPECT_LE((long long)(chunk_pages * sizeof(void *)), heap_metadata(cap));
-	EXPECT_GE((long long)(2 * chunk_pages * sizeof(void *)), heap_metadata(cap));
+	EXPECT_LE((long long)(chunk_pages * sizeof(void *)), heap_field(cap, "metadata"));
+	EXPECT_GE((long long)(2 * chunk_pages * sizeof(void *)), heap_field(cap, "metadata"));
 	EXPECT_EQ(0, mg_free(h.fd, off));
 	mg_close(&h);
 }

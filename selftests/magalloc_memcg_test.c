@@ -262,30 +262,6 @@ TEST(open_metadata_lazy_and_charged)
 #define GROW_ROOM	(256LL << 10)	/* memory.max above memory.current */
 #define NR_GROW		(GROW_CAP >> 22)
 
-/* The value after " @key " on the debugfs heaps line with cap @cap, or -1 */
-static long long heap_field(__u64 cap, const char *key)
-{
-	FILE *f = fopen(HEAPS_PATH, "r");
-	unsigned long long c;
-	long long v = -1;
-	char line[512], k[32], *p;
-
-	if (!f)
-		return -1;
-	snprintf(k, sizeof(k), " %s ", key);
-	while (fgets(line, sizeof(line), f)) {
-		p = strstr(line, " cap ");
-		if (strncmp(line, "heap ", 5) || !p || sscanf(p, " cap %llu", &c) != 1 ||
-		    c != cap)
-			continue;
-		p = strstr(line, k);
-		if (p)
-			v = atoll(p + strlen(k));
-	}
-	fclose(f);
-	return v;
-}
-
 /* The root cgroup's task: exit status 0, or the failed step (10 on). */
 static int grow_at_limit(struct heap *h, __u64 cap)
 {

@@ -264,6 +264,33 @@ static inline int heaps_with_cap(unsigned long long cap, struct heap_line *hl)
 	return n;
 }
 
+/*
+ * The number after " @key " on the debugfs heaps line of the heap whose
+ * cap is @cap (e.g. "metadata", "grown", "range"), or -1.
+ */
+static inline long long heap_field(unsigned long long cap, const char *key)
+{
+	FILE *f = fopen(HEAPS_PATH, "r");
+	unsigned long long c;
+	long long v = -1;
+	char line[512], k[32], *p;
+
+	if (!f)
+		return -1;
+	snprintf(k, sizeof(k), " %s ", key);
+	while (fgets(line, sizeof(line), f)) {
+		p = strstr(line, " cap ");
+		if (strncmp(line, "heap ", 5) || !p || sscanf(p, " cap %llu", &c) != 1 ||
+		    c != cap)
+			continue;
+		p = strstr(line, k);
+		if (p)
+			v = atoll(p + strlen(k));
+	}
+	fclose(f);
+	return v;
+}
+
 /* Lines starting with "heap " in the debugfs heaps file, or -1. */
 static inline int heaps_open(void)
 {
