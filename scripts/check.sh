@@ -26,7 +26,8 @@
 #   pkg           not a kernel: scripts/package-check.sh (PKG_QUICK=1):
 #                 the Debian packages built, lintian, installed, DKMS's
 #                 magalloc.ko booted on stock 6.12 and 6.1, purged
-# Environment: GUEST_APPEND adds to every guest's kernel command line;
+# Environment: GUEST_APPEND ends every guest's kernel command line (so it
+# overrides check.sh's own settings, e.g. magstress= or kunit.filter_glob=);
 # CHECK_TIMEOUT overrides the per-guest timeout in seconds; CHECK_JOBS is
 # how many guests run at once (2).
 set -euo pipefail
@@ -164,7 +165,7 @@ boot_job() {
 	local log=$build/logs/$name.log
 	say "booting $name ($(basename "$kernel")), log in build/logs/$name.log"
 	"$top/scripts/guest.sh" -k "$kernel" -n "$name" -T "${CHECK_TIMEOUT:-$timeout}" \
-		-a "${GUEST_APPEND:-} $append" "${gargs[@]}" || rc=$?
+		-a "$append ${GUEST_APPEND:-}" "${gargs[@]}" || rc=$?
 	# QEMU 7.2's TCG (Debian 12's) now and then runs a stale translation of
 	# kernel text the guest has just patched, and the guest dies in its
 	# own early boot (an int3 or invalid-opcode Oops in a patched jump,
@@ -178,7 +179,7 @@ boot_job() {
 		say "$name: crashed before init; booting again"
 		rc=0
 		"$top/scripts/guest.sh" -k "$kernel" -n "$name" -T "${CHECK_TIMEOUT:-$timeout}" \
-			-a "${GUEST_APPEND:-} $append" "${gargs[@]}" || rc=$?
+			-a "$append ${GUEST_APPEND:-}" "${gargs[@]}" || rc=$?
 	fi
 	local wall=$((SECONDS - start))
 	{
@@ -238,6 +239,17 @@ kunit_append="pty.legacy_count=0 i8042.nokbd i8042.noaux"
 # Their memory: 1 GiB instead of 2: kmemleak scans every struct page at each scan,
 # and the fragmentation test pins every free page of a node.
 kunit_mem=1024
+# kunit-faults runs no KUnit case that fills a node (at 512 MiB two of
+# the kunit boot's do fail: buddy_random_sequence, gfp_zero_every_path),
+# and its leak step's two kmemleak scans took 12 s at 1 GiB, 8 s at 512
+# MiB (alone on a quiet host; the boot 120 CPU-seconds against 101).
+kunit_faults_mem=512
+# The kunit and kunit-rt boots' stress step: one second, not three.  The
+# KUnit case cross_cpu_stress has just run the same stress for three
+# seconds in that boot, with more checks (nothing lost, the parked
+# bound); the step adds the hostile frees and debug mode, which it still
+# runs whole.
+kunit_stress=magstress=1000
 ko() { echo "$build/$1/src/mod/magalloc.ko $build/$1/src/samples/magalloc_example.ko"; }
 # How every boot of the full flow is judged.
 full_judge=(--expect-ksft "$nksft" --expect-stress)
@@ -281,7 +293,7 @@ for k in $kernels; do
 	kunit)
 		module kunit "$kunit_dir"
 		# kasan_multi_shot: the magalloc_kasan suite provokes many
-		start "$k" "$kunit_dir/arch/x86/boot/bzImage" 900 "$kunit_append kasan_multi_shot" \
+		start "$k" "$kunit_dir/arch/x86/boot/bzImage" 900 "$kunit_append kasan_multi_shot $kunit_stress" \
 			-m "$(ko kunit)" -r $kunit_mem -R stress,ksft,preload -t "$kunit_tests" \
 			"${preload_args[@]}" \
 			-- --expect-ksft "$(echo "$kunit_tests" | wc -w)" --expect-stress \
@@ -306,7 +318,7 @@ for k in $kernels; do
 		module kunit "$kunit_dir"
 		start "$k" "$kunit_dir/arch/x86/boot/bzImage" 600 \
 			"$kunit_append init_on_free=1 init_on_alloc=1 kunit.filter_glob=magalloc_init.init_on_*" \
-			-m "$(ko kunit)" -r $kunit_mem -R faults,leak -t "$kunit_tests" \
+			-m "$(ko kunit)" -r $kunit_faults_mem -R faults,leak -t "$kunit_tests" \
 			-- --expect-faults --expect-leak --kunit "$kunit_py"
 		;;
 	pkg)
@@ -319,7 +331,7 @@ for k in $kernels; do
 		# 6 min 9 s, one in 400 199 s and 6 min 14 s (goal: 6 min).
 		# The userspace heaps' kselftests (rt_tests) and the preload
 		# step too.
-		start "$k" "$kunit_rt_dir/arch/x86/boot/bzImage" 600 "$kunit_append" \
+		start "$k" "$kunit_rt_dir/arch/x86/boot/bzImage" 600 "$kunit_append $kunit_stress" \
 			-m "$(ko kunit-rt)" -r $kunit_mem -R stress,ksft,preload -t "$rt_tests" \
 			"${preload_args[@]}" \
 			-- --expect-ksft "$(echo "$rt_tests" | wc -w)" --expect-stress \

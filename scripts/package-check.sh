@@ -183,13 +183,15 @@ check "modprobe.d example in /usr/share/doc/magalloc-dkms/examples/, not active"
 
 # -- DKMS and QEMU -----------------------------------------------------------
 # boot <name> <kernel version> <magalloc.ko>: the guest and its verdict,
-# counted as make check counts them (results.py's tests).
+# counted as make check counts them (results.py's tests).  What it is
+# for is the DKMS build's module loading, working and unloading: the stress
+# runs one second (check.sh's stock boots run it for three).
 boot() {
 	local name=$1 kver=$2 ko=$3 rc=0 out counts start=$SECONDS
 	local log=$build/logs/$name.log
 	say "booting $name ($kver) with the DKMS-built magalloc.ko, log in build/logs/$name.log"
 	"$top/scripts/guest.sh" -k "/boot/vmlinuz-$kver" -n "$name" -T "${CHECK_TIMEOUT:-300}" \
-		-m "$ko" -R stress || rc=$?
+		-a magstress=1000 -m "$ko" -R stress || rc=$?
 	# A guest that died before init printed anything (QEMU 7.2's stale
 	# translation of patched kernel text, see check.sh): boot it again.
 	if ! grep -q '^@@MAG' "$log" && grep -Eq 'Oops|Kernel panic' "$log"; then
@@ -197,7 +199,7 @@ boot() {
 		say "$name: crashed before init; booting again"
 		rc=0
 		"$top/scripts/guest.sh" -k "/boot/vmlinuz-$kver" -n "$name" -T "${CHECK_TIMEOUT:-300}" \
-			-m "$ko" -R stress || rc=$?
+			-a magstress=1000 -m "$ko" -R stress || rc=$?
 	fi
 	[ "$rc" = 0 ] || say "$name: QEMU exited $rc (124/137: killed at the timeout)"
 	counts=$(python3 "$top/scripts/results.py" "$name" "$log" --expect-stress \
