@@ -31,6 +31,26 @@ setup_deps() {
 	fi
 }
 
+# tcg_crash <log>: did the guest die of QEMU 7.2's TCG (Debian 12's) rather
+# than of its kernel?  It now and then runs a stale translation of kernel
+# text the guest has just patched (ClangBuiltLinux/boot-utils#111, fixed
+# in QEMU 8.1): an int3 Oops in a patched jump (stock 6.12 in pnp init,
+# 6.12-rt in run_timer_softirq at boot and in the idle task's __schedule
+# after the stress, on a loaded host), or an invalid-opcode one.  Two
+# signs: the kernel died before init printed anything (before any
+# magalloc code ran), or of an int3 that no text patching claimed (no
+# kernel code plants one: BUG() and WARN() are ud2).  Prints which; the
+# caller boots the guest once more and reports it.
+tcg_crash() {
+	if ! grep -aq '^@@MAG' "$1" && grep -aEq 'Oops|Kernel panic' "$1"; then
+		echo "the kernel crashed in early boot, before init"
+	elif grep -aq 'Oops: int3' "$1"; then
+		echo "the kernel died of an int3 Oops (a stale translation of patched text)"
+	else
+		return 1
+	fi
+}
+
 # build_module <name> <kernel build dir> [make args...]
 # Builds magalloc.ko (and any other module of the tree) for one kernel and
 # leaves the tree, objects and modules, in build/<name>/src, so that

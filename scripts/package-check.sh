@@ -187,16 +187,15 @@ check "modprobe.d example in /usr/share/doc/magalloc-dkms/examples/, not active"
 # for is the DKMS build's module loading, working and unloading: the stress
 # runs one second (check.sh's stock boots run it for three).
 boot() {
-	local name=$1 kver=$2 ko=$3 rc=0 out counts start=$SECONDS
+	local name=$1 kver=$2 ko=$3 rc=0 out counts start=$SECONDS why
 	local log=$build/logs/$name.log
 	say "booting $name ($kver) with the DKMS-built magalloc.ko, log in build/logs/$name.log"
 	"$top/scripts/guest.sh" -k "/boot/vmlinuz-$kver" -n "$name" -T "${CHECK_TIMEOUT:-300}" \
 		-a magstress=1000 -m "$ko" -R stress || rc=$?
-	# A guest that died before init printed anything (QEMU 7.2's stale
-	# translation of patched kernel text, see check.sh): boot it again.
-	if ! grep -q '^@@MAG' "$log" && grep -Eq 'Oops|Kernel panic' "$log"; then
-		mv "$log" "$log.early-crash"
-		say "$name: crashed before init; booting again"
+	# A guest killed by QEMU's TCG (lib.sh, tcg_crash): boot it again.
+	if why=$(tcg_crash "$log"); then
+		mv "$log" "$log.tcg-crash"
+		say "$name: $why (log in build/logs/$name.log.tcg-crash); booting again"
 		rc=0
 		"$top/scripts/guest.sh" -k "/boot/vmlinuz-$kver" -n "$name" -T "${CHECK_TIMEOUT:-300}" \
 			-a magstress=1000 -m "$ko" -R stress || rc=$?
