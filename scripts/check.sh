@@ -189,19 +189,22 @@ boot_job() {
 	say "booting $name ($(basename "$kernel")), log in build/logs/$name.log"
 	"$top/scripts/guest.sh" -k "$kernel" -n "$name" -T "${CHECK_TIMEOUT:-$timeout}" \
 		-a "$append ${GUEST_APPEND:-}" "${gargs[@]}" || rc=$?
-	# A guest killed by QEMU's TCG (lib.sh, tcg_crash) is booted once
-	# more; the crashed log is kept and the report says so.
-	if why=$(tcg_crash "$log"); then
-		mv "$log" "$log.tcg-crash"
-		early="  $name: $why (log in build/logs/$name.log.tcg-crash); booted again"
+	# A guest killed by QEMU's TCG (lib.sh, tcg_crash) is booted again,
+	# twice at most (one k612rt boot on a loaded host died so twice in a
+	# row); each crashed log is kept and the report says so.
+	local try
+	for try in 1 2; do
+		why=$(tcg_crash "$log") || break
+		mv "$log" "$log.tcg-crash$try"
+		early+="  $name: $why (log in build/logs/$name.log.tcg-crash$try); booted again"$'\n'
 		say "$name: $why; booting again"
 		rc=0
 		"$top/scripts/guest.sh" -k "$kernel" -n "$name" -T "${CHECK_TIMEOUT:-$timeout}" \
 			-a "$append ${GUEST_APPEND:-}" "${gargs[@]}" || rc=$?
-	fi
+	done
 	local wall=$((SECONDS - start))
 	{
-		[ -z "$early" ] || echo "$early"
+		[ -z "$early" ] || printf '%s' "$early"
 		[ "$rc" = 0 ] || echo "  $name: QEMU exited $rc (124/137: killed at the timeout)"
 		out=$(python3 "$top/scripts/results.py" "$name" "$build/logs/$name.log" \
 			"${jargs[@]}" 2>&1 >"$results/$name.counts") || true

@@ -192,14 +192,17 @@ boot() {
 	say "booting $name ($kver) with the DKMS-built magalloc.ko, log in build/logs/$name.log"
 	"$top/scripts/guest.sh" -k "/boot/vmlinuz-$kver" -n "$name" -T "${CHECK_TIMEOUT:-300}" \
 		-a magstress=1000 -m "$ko" -R stress || rc=$?
-	# A guest killed by QEMU's TCG (lib.sh, tcg_crash): boot it again.
-	if why=$(tcg_crash "$log"); then
-		mv "$log" "$log.tcg-crash"
-		say "$name: $why (log in build/logs/$name.log.tcg-crash); booting again"
+	# A guest killed by QEMU's TCG (lib.sh, tcg_crash): boot it again,
+	# twice at most, as check.sh does.
+	local try
+	for try in 1 2; do
+		why=$(tcg_crash "$log") || break
+		mv "$log" "$log.tcg-crash$try"
+		say "$name: $why (log in build/logs/$name.log.tcg-crash$try); booting again"
 		rc=0
 		"$top/scripts/guest.sh" -k "/boot/vmlinuz-$kver" -n "$name" -T "${CHECK_TIMEOUT:-300}" \
 			-a magstress=1000 -m "$ko" -R stress || rc=$?
-	fi
+	done
 	[ "$rc" = 0 ] || say "$name: QEMU exited $rc (124/137: killed at the timeout)"
 	counts=$(python3 "$top/scripts/results.py" "$name" "$log" --expect-stress \
 		2>"$pkgdir/$name.report") || true
