@@ -36,11 +36,10 @@ setup_deps() {
 # text the guest has just patched (ClangBuiltLinux/boot-utils#111, fixed
 # in QEMU 8.1): an int3 Oops in a patched jump (stock 6.12 in pnp init,
 # 6.12-rt in run_timer_softirq at boot and in the idle task's __schedule
-# after the stress, on a loaded host), or an invalid-opcode one.  Two
-# signs: the kernel died before init printed anything (before any
-# magalloc code ran), or of an int3 that no text patching claimed (no
-# kernel code plants one: BUG() and WARN() are ud2).  Prints which; the
-# caller boots the guest once more and reports it.
+# after the stress, on a loaded host).  Two signs: the kernel died before
+# init printed anything (before any magalloc code ran), or of an int3 that
+# no text patching claimed (no kernel code plants one: BUG() and WARN()
+# are ud2).  Prints which.
 tcg_crash() {
 	if ! grep -aq '^@@MAG' "$1" && grep -aEq 'Oops|Kernel panic' "$1"; then
 		echo "the kernel crashed in early boot, before init"
@@ -49,6 +48,27 @@ tcg_crash() {
 	else
 		return 1
 	fi
+}
+
+# boot_guest <name> <report file> <guest.sh args...>: boot one guest
+# (guest.sh -n <name>); one that QEMU's TCG killed (tcg_crash) is booted
+# again, twice at most (a k612rt boot on a loaded host died so twice in a
+# row), each crashed log kept as build/logs/<name>.log.tcg-crashN and
+# named in a line of <report file>.  Returns the last boot's guest.sh
+# status.
+boot_guest() {
+	local name=$1 report=$2 log=$build/logs/$1.log rc=0 try why
+	shift 2
+	"$top/scripts/guest.sh" -n "$name" "$@" || rc=$?
+	for try in 1 2; do
+		why=$(tcg_crash "$log") || break
+		mv "$log" "$log.tcg-crash$try"
+		echo "  $name: $why (log in build/logs/$name.log.tcg-crash$try); booted again" >> "$report"
+		say "$name: $why; booting again"
+		rc=0
+		"$top/scripts/guest.sh" -n "$name" "$@" || rc=$?
+	done
+	return $rc
 }
 
 # build_module <name> <kernel build dir> [make args...]

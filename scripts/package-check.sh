@@ -187,22 +187,12 @@ check "modprobe.d example in /usr/share/doc/magalloc-dkms/examples/, not active"
 # for is the DKMS build's module loading, working and unloading: the stress
 # runs one second (check.sh's stock boots run it for three).
 boot() {
-	local name=$1 kver=$2 ko=$3 rc=0 out counts start=$SECONDS why
+	local name=$1 kver=$2 ko=$3 rc=0 out counts start=$SECONDS
 	local log=$build/logs/$name.log
 	say "booting $name ($kver) with the DKMS-built magalloc.ko, log in build/logs/$name.log"
-	"$top/scripts/guest.sh" -k "/boot/vmlinuz-$kver" -n "$name" -T "${CHECK_TIMEOUT:-300}" \
+	# a guest QEMU's TCG killed is booted again (lib.sh), said in this log
+	boot_guest "$name" /dev/null -k "/boot/vmlinuz-$kver" -T "${CHECK_TIMEOUT:-300}" \
 		-a magstress=1000 -m "$ko" -R stress || rc=$?
-	# A guest killed by QEMU's TCG (lib.sh, tcg_crash): boot it again,
-	# twice at most, as check.sh does.
-	local try
-	for try in 1 2; do
-		why=$(tcg_crash "$log") || break
-		mv "$log" "$log.tcg-crash$try"
-		say "$name: $why (log in build/logs/$name.log.tcg-crash$try); booting again"
-		rc=0
-		"$top/scripts/guest.sh" -k "/boot/vmlinuz-$kver" -n "$name" -T "${CHECK_TIMEOUT:-300}" \
-			-a magstress=1000 -m "$ko" -R stress || rc=$?
-	done
 	[ "$rc" = 0 ] || say "$name: QEMU exited $rc (124/137: killed at the timeout)"
 	counts=$(python3 "$top/scripts/results.py" "$name" "$log" --expect-stress \
 		2>"$pkgdir/$name.report") || true
