@@ -119,6 +119,37 @@ else
 	say "FAIL host: tcg_crash (scripts/lib.sh) retries a boot it must fail, or not one it must retry"
 	host_f=$((host_f + 1))
 fi
+# results.py names each kernel report by its header, RIP and first
+# frames (a hung guest's summary must say where it hung), and fails the
+# boot on it.
+report_names_ok() {
+	local d=$build/report-test out
+	rm -rf "$d"
+	mkdir -p "$d"
+	cat > "$d/log" <<-'EOF'
+	@@MAG BEGIN
+	[   61.0] watchdog: BUG: soft lockup - CPU#2 stuck for 44s! [init:1]
+	[   61.0] CPU: 2 PID: 1 Comm: init Tainted: G           OE      6.1.0-57-amd64 #1
+	[   61.0] RIP: 0010:smp_call_function_many_cond+0xf1/0x330
+	[   61.0] Call Trace:
+	[   61.0]  <TASK>
+	[   61.0]  ? __pfx_do_sync_core+0x10/0x10
+	[   61.0]  on_each_cpu_cond_mask+0x20/0x40
+	[   61.0]  text_poke_bp_batch+0x29f/0x300
+	[   61.0]  </TASK>
+	@@MAG END
+	EOF
+	out=$(python3 "$top/scripts/results.py" t "$d/log" 2>&1 > "$d/counts") &&
+		[ "$(cat "$d/counts")" = "0 1 0" ] &&
+		[ "$(grep -c '^  splat t: ' <<< "$out")" = 1 ] &&
+		grep -q '^  splat t: .*soft lockup.* | RIP smp_call_function_many_cond+0xf1/0x330 | on_each_cpu_cond_mask+0x20/0x40 < text_poke_bp_batch+0x29f/0x300$' <<< "$out"
+}
+if report_names_ok; then
+	host_p=$((host_p + 1))
+else
+	say "FAIL host: results.py does not name a kernel report by its header, RIP and frames"
+	host_f=$((host_f + 1))
+fi
 echo "$host_p $host_f 0 -" > "$results/host"
 
 # Kernel builds first, one at a time and before any guest: a build uses

@@ -43,7 +43,8 @@ Counts, for one boot:
   - kselftest cases, from each binary's "# Totals:" line; a binary that
     exits non-zero or prints no totals counts as one failure.
 Prints a report on stderr (with the time the guest spent in each step,
-from its "@@MAG TIME" marks) and "passed failed skipped" on stdout.
+from its "@@MAG TIME" marks, and each kernel report in one line: its
+header, RIP and first frames) and "passed failed skipped" on stdout.
 """
 import argparse
 import re
@@ -77,6 +78,45 @@ def status(field):
 TOTALS = re.compile(r'# Totals: pass:(\d+) fail:(\d+) xfail:(\d+) xpass:(\d+) '
                     r'skip:(\d+) error:(\d+)')
 ANSI = re.compile(r'\x1b\[[0-9;]*m')
+# What starts a kernel report whose "Call Trace:" line is a splat: the
+# nearest such line before it names the report (an RCU stall's or a soft
+# lockup's trace, an NMI backtrace of another CPU, a page allocation
+# failure, which none of SPLATS names).
+HEADER = re.compile(
+    r'BUG:|WARNING:|Oops|KASAN:|NMI backtrace for cpu|rcu: INFO:|INFO: |'
+    r'page allocation failure|Task dump for CPU|general protection fault|'
+    r'kernel BUG|magalloc: BUG |UBSAN:|sysrq:|Kernel panic')
+RIP = re.compile(r'RIP: \w+:(\S+)')
+FRAME = re.compile(r'^(?:\[ *\d+\.\d+\])?\s+(\S+\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[\w+\])?)\s*$')
+# a frame the unwinder only guesses ("? f+0x1/0x2"), or <TASK>, <IRQ>...
+UNRELIABLE = re.compile(r'^(?:\[ *\d+\.\d+\])?\s+(?:\? |<)')
+STAMP = re.compile(r'^\[ *(\d+\.\d+)\]\s*')
+
+
+def report_of(lines, i):
+    """One line naming the kernel report whose "Call Trace:" is lines[i]:
+    its header, where it stopped (RIP) and the first frames of its trace,
+    so that a failed run's summary says which code hung or crashed; and
+    the index of the header line (None if none was found)."""
+    header, rip, at = '?', None, None
+    for j in range(i - 1, max(-1, i - 40), -1):
+        if rip is None and RIP.search(lines[j]):
+            rip = RIP.search(lines[j]).group(1)
+        if HEADER.search(lines[j]):
+            header, at = STAMP.sub('', lines[j]).strip(), j
+            break
+    frames = []
+    for line in lines[i + 1:i + 40]:
+        m = FRAME.match(line)
+        if m:
+            frames.append(m.group(1))
+        elif not UNRELIABLE.search(line):
+            break
+        if len(frames) == 6:
+            break
+    stamp = STAMP.match(lines[i])
+    return at, (f'[{stamp.group(1)}] ' if stamp else '') + header + \
+        (f' | RIP {rip}' if rip else '') + (' | ' + ' < '.join(frames) if frames else '')
 
 
 class Tally:
@@ -137,15 +177,23 @@ def main():
         lines = [ANSI.sub('', l.rstrip('\r\n')) for l in f]
 
     ended, splats, ksft_ran, current = False, [], 0, None
+    splat_at = []
     stress_ran, hostile_ran, isolation_ran, faults_ran, leak_ran = 0, 0, 0, 0, 0
     stats_ran = 0
     trace_ran = 0
     preload_ran = 0
     times = []
     in_leak = False
-    for line in lines:
+    for n, line in enumerate(lines):
         if SPLATS.search(line) and '@@MAG' not in line and not in_leak:
+            if 'Call Trace:' in line:
+                at, line = report_of(lines, n)
+                # the header, already a splat: this line says it all
+                if splat_at and splat_at[-1] == at:
+                    splats.pop()
+                    splat_at.pop()
             splats.append(line)
+            splat_at.append(n)
         m = MARK.search(line)
         if not m:
             if current is not None and TOTALS.search(line):
@@ -261,8 +309,16 @@ def main():
             steps.append(f'{what} {at - last:.0f}')
             last = at
         print(f'  {t.name}: guest s: ' + ', '.join(steps), file=sys.stderr)
-    for s in splats[:20]:
-        print(f'  splat {t.name}: {s}', file=sys.stderr)
+    # each report once, at its first time, with how often it came
+    seen = {}
+    for s in splats:
+        key = re.sub(r'^\[ *\d+\.\d+\]\s*', '', s)
+        if key in seen:
+            seen[key][1] += 1
+        else:
+            seen[key] = [s, 1]
+    for s, n in list(seen.values())[:20]:
+        print(f'  splat {t.name}: {s}' + (f' (x{n})' if n > 1 else ''), file=sys.stderr)
     t.check(ended and not splats,
             'guest did not finish (panic, hang or timeout)' if not ended
             else f'{len(splats)} kernel report lines on the console')
