@@ -100,8 +100,8 @@ def report_of(lines, i):
     the index of the header line (None if none was found)."""
     header, rip, at = '?', None, None
     for j in range(i - 1, max(-1, i - 40), -1):
-        if rip is None and RIP.search(lines[j]):
-            rip = RIP.search(lines[j]).group(1)
+        if rip is None and (m := RIP.search(lines[j])):
+            rip = m.group(1)
         if HEADER.search(lines[j]):
             header, at = STAMP.sub('', lines[j]).strip(), j
             break
@@ -186,13 +186,14 @@ def main():
     in_leak = False
     for n, line in enumerate(lines):
         if SPLATS.search(line) and '@@MAG' not in line and not in_leak:
+            splat = line
             if 'Call Trace:' in line:
-                at, line = report_of(lines, n)
+                at, splat = report_of(lines, n)
                 # the header, already a splat: this line says it all
                 if splat_at and splat_at[-1] == at:
                     splats.pop()
                     splat_at.pop()
-            splats.append(line)
+            splats.append(splat)
             splat_at.append(n)
         m = MARK.search(line)
         if not m:
@@ -312,7 +313,7 @@ def main():
     # each report once, at its first time, with how often it came
     seen = {}
     for s in splats:
-        key = re.sub(r'^\[ *\d+\.\d+\]\s*', '', s)
+        key = STAMP.sub('', s)
         if key in seen:
             seen[key][1] += 1
         else:
