@@ -54,10 +54,11 @@ setup_deps
 build_selftests
 tests=$(ls "$build"/selftests/*_test)
 nksft=$(echo "$tests" | wc -w)
-# What the guests' /tests get: the kselftests, and tools/magstat, which
-# magalloc_magstat_test runs from beside itself (guest-init runs only the
-# *_test binaries).
-guest_tests="$tests $build/selftests/magstat"
+# What the guests' /tests get: the kselftests, tools/magstat, which
+# magalloc_magstat_test runs from beside itself, and magalloc_rtwake, the
+# rtload step's load (guest-init's ksft step runs only the *_test
+# binaries).
+guest_tests="$tests $build/selftests/magstat $build/selftests/magalloc_rtwake"
 # The KUnit kernel's boots' (kunit, and kunit-faults under fault
 # injection): all but magalloc_magstat_test.  magstat is userspace
 # reading sysfs, which magalloc_sysfs_test covers under KASAN; its
@@ -313,9 +314,11 @@ for k in $kernels; do
 		# the hostile-free check has a KFENCE object to hand mag_free().
 		# trace: the stock kernels have tracefs (mod/trace.h's events).
 		# preload: libmagalloc-preload.so under sqlite3 and perl.
+		# rtload: an RT wakeup load through the unload, offline and
+		# reboot (guest-init).
 		start "$k" "$image" 600 "kfence.sample_interval=10" -m "$(ko "$k")" \
-			-R stress,trace,ksft,preload -t "$guest_tests" "${preload_args[@]}" \
-			-- "${full_judge[@]}" --expect-trace --expect-preload
+			-R stress,trace,ksft,preload,rtload -t "$guest_tests" "${preload_args[@]}" \
+			-- "${full_judge[@]}" --expect-trace --expect-preload --expect-rtload
 		;;
 	k612-memless)
 		# What a memoryless node can break is placement and the

@@ -39,6 +39,11 @@ Counts, for one boot:
     allocations); "missing" (no interposer or programs in the guest) is a
     failure; with --expect-preload it must have reported.  The
     interposer's own kselftest inside it counts as kselftest cases;
+  - the rtload step ("@@MAG RTLOAD <rc>", stock kernels): one test,
+    passes on rc 0 (magalloc_rtwake's SCHED_FIFO threads run, and keep
+    running through the unload, the offline and the reboot, whose kernel
+    reports the boot's own verdict counts); "missing" is a failure; with
+    --expect-rtload it must have reported;
   - KUnit cases, parsed by the kernel's own `kunit.py parse` (--kunit);
   - kselftest cases, from each binary's "# Totals:" line; a binary that
     exits non-zero or prints no totals counts as one failure.
@@ -170,6 +175,7 @@ def main():
     ap.add_argument('--expect-leak', action='store_true')
     ap.add_argument('--expect-trace', action='store_true')
     ap.add_argument('--expect-preload', action='store_true')
+    ap.add_argument('--expect-rtload', action='store_true')
     args = ap.parse_args()
     t = Tally(args.name)
 
@@ -182,6 +188,7 @@ def main():
     stats_ran = 0
     trace_ran = 0
     preload_ran = 0
+    rtload_ran = 0
     times = []
     in_leak = False
     for n, line in enumerate(lines):
@@ -226,6 +233,11 @@ def main():
                     if rc == 'missing' else
                     'preload: a program printed otherwise through libmagalloc-preload.so, '
                     'failed, or the heap did not serve it (see the log)')
+        elif kind == 'RTLOAD':
+            rtload_ran += 1
+            rc = status(rest[0])
+            t.check(rc == '0', 'rtload: no magalloc_rtwake in the guest' if rc == 'missing'
+                    else 'rtload: the SCHED_FIFO threads did not start (see the log)')
         elif kind == 'DEBUG':
             t.check(status(rest[0]) == '0',
                     'debug mode: the stress with every pool in debug mode failed (see dmesg)')
@@ -294,6 +306,8 @@ def main():
         t.check(False, 'the tracepoint check never reported')
     if args.expect_preload and not preload_ran:
         t.check(False, 'the preload step never reported')
+    if args.expect_rtload and not rtload_ran:
+        t.check(False, 'the rtload step never reported')
     if args.expect_faults and not faults_ran:
         t.check(False, 'the fault-injection run never reported')
     if args.expect_leak and not leak_ran:
