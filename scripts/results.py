@@ -25,6 +25,10 @@ Counts, for one boot:
     kunit boot): one test, passes on rc 0; the kmemleak reports it
     provokes between the two marks are not splats; with --expect-leak it
     must have reported;
+  - the final kmemleak scan ("@@MAG KMEMLEAK-SCANNED <rc>", kernels with
+    kmemleak whose last step is not the leak check): one test, passes on
+    rc 0, fails on "early" (its second pass did not wait until what it
+    scans was 6 s old); what it reports is a splat;
   - the fault-injection run ("@@MAG FAULTS <rc>", KUnit kernels): one
     test, passes on rc 0; with --expect-faults it must have reported;
   - the isolation check ("@@MAG ISOLATION <rc>", boots with nohz_full=):
@@ -252,7 +256,12 @@ def main():
             leak_ran += 1
             rc = status(rest[0])
             t.check(rc == '0', 'leak: no kmemleak or no magalloc/leak' if rc == 'missing'
+                    else 'leak: the second kmemleak scan came too early (see the log)'
+                    if rc == 'early'
                     else 'leak: kmemleak did not report exactly the hidden objects')
+        elif kind == 'KMEMLEAK-SCANNED':
+            t.check(status(rest[0]) == '0',
+                    'kmemleak: the final scan\'s second pass came too early (see the log)')
         elif kind == 'FAULTS':
             faults_ran += 1
             rc = status(rest[0])
