@@ -6,8 +6,22 @@
 # prints each CPU's interrupt counts 10 s apart, then 5 s of timer,
 # softirq, work item and wakeup events, counted by what ran.  Task names
 # stay off (record-cmd): see the trace step in guest-init.
+# With "idleticks=balance16" on the command line (guest.sh -a) it first
+# lets every sched domain's periodic balance interval grow to 16 ms
+# (sched debugfs, max_interval), which stops the one ticking vCPU of a
+# two-node -rt guest (testing.rst says why); /usr/bin/time around
+# guest.sh then shows what that vCPU's ticks cost the host.
 t=/sys/kernel/tracing
 [ -d $t/events ] || mount -t tracefs nodev $t 2> /dev/null
+if grep -q 'idleticks=balance16' /proc/cmdline; then
+	d=/sys/kernel/debug
+	[ -d $d/sched ] || mount -t debugfs nodev $d
+	echo Y > $d/sched/verbose
+	for sd in $d/sched/domains/cpu*/domain*; do
+		[ "$(cat $sd/max_interval)" -ge 16 ] || echo 16 > $sd/max_interval
+	done
+	echo "idle-ticks: balance intervals up to 16 ms"
+fi
 sleep 5
 echo "idle-ticks: at $(cut -d' ' -f1 /proc/uptime) s"
 grep -E 'LOC|RES|CAL' /proc/interrupts
