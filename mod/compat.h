@@ -37,6 +37,17 @@ static inline void mag_vm_flags_clear(struct vm_area_struct *vma, vm_flags_t fla
 #define MAG_DEVNODE_CONST
 #endif
 
+/*
+ * KUnit's static stubs (6.4 on): a test may redirect the function that
+ * starts with MAG_STATIC_STUB() for its own task.  Nothing without KUnit.
+ */
+#if IS_ENABLED(CONFIG_KUNIT) && KERNEL_VERSION(6, 4, 0) <= LINUX_VERSION_CODE
+#include <kunit/static_stub.h>
+#define MAG_STATIC_STUB(fn, args...)	KUNIT_STATIC_STUB_REDIRECT(fn, args)
+#else
+#define MAG_STATIC_STUB(fn, ...)	((void)(fn))
+#endif
+
 /* memcg_kmem_enabled() became memcg_kmem_online() in 6.3. */
 static inline bool mag_memcg_kmem_on(void)
 {

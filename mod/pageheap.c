@@ -49,6 +49,7 @@
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
+#include "compat.h"
 #include "internal.h"
 #include "trace.h"
 
@@ -94,6 +95,7 @@ int mag_registry_store(struct xarray *xa, unsigned long index, void *entry, gfp_
 	unsigned long flags;
 	void *old;
 
+	MAG_STATIC_STUB(mag_registry_store, xa, index, entry, gfp);
 	xa_lock_irqsave(xa, flags);
 	old = __xa_store(xa, index, entry, mag_meta_gfp(gfp) | (gfp & __GFP_NOFAIL));
 	xa_unlock_irqrestore(xa, flags);
@@ -245,11 +247,20 @@ static int heap_grow(struct mag_heap *h, gfp_t gfp)
 		a->cpu[i] = &mag_dummy_cpu;
 	a->node = h->node;
 	a->heap = h;
-	WRITE_ONCE(a->magic, mag_arena_magic);
 	if (mag_registry_store(&mag_arenas, arena_key(a), a, gfp)) {
 		free_pages((unsigned long)a, MAG_ARENA_ORDER);
 		return -ENOMEM;
 	}
+	/*
+	 * The magic only once the arena is registered: mag_free()'s fast
+	 * path takes any page that starts with it for a live arena's header,
+	 * and a store that failed after the magic was written gave it back to
+	 * the kernel with the magic still in it; a later free of an object in
+	 * a loose block of that 2 MiB then read a stale, NULL magazine pointer
+	 * (an oops in mag_free(), kunit-rt, stop 27).  No object of the arena
+	 * exists before free_range() below.
+	 */
+	WRITE_ONCE(a->magic, mag_arena_magic);
 	/*
 	 * The header holds the only pointers to span descriptors: a kmemleak
 	 * object that is scanned and never reported.  The objects in the

@@ -7,6 +7,7 @@
 #include <linux/prandom.h>
 #include <linux/slab.h>
 
+#include "compat.h"
 #include "internal.h"
 #include "kunit_util.h"
 
@@ -260,12 +261,63 @@ static void large_objects(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, mag_alloc(64UL << 20, GFP_KERNEL));
 }
 
+#if IS_ENABLED(CONFIG_KUNIT) && KERNEL_VERSION(6, 4, 0) <= LINUX_VERSION_CODE
+static unsigned int stores_seen, stores_published;
+
+/* mag_registry_store() for the failing grow below: counts, then fails. */
+static int store_fails(struct xarray *xa, unsigned long index, void *entry, gfp_t gfp)
+{
+	const struct mag_arena *a = entry;
+
+	/* an arena's header (loose blocks store span descriptors) */
+	if (!xa_is_value(entry) && IS_ALIGNED((unsigned long)entry, MAG_ARENA_SIZE)) {
+		stores_seen++;
+		if (READ_ONCE(a->magic) == mag_arena_magic)
+			stores_published++;
+	}
+	return -ENOMEM;
+}
+#endif
+
+/*
+ * A grow whose registry store fails gives its 2 MiB back without the
+ * magic in it: mag_free()'s fast path takes any page that starts with the
+ * magic for a live arena's header, and a magic left in freed memory made
+ * a later free of an object in a loose block there read a NULL magazine
+ * pointer (an oops in mag_free(), a kunit-rt boot of stop 27).  So the
+ * header must not carry the magic before the arena is registered.
+ */
+static void failed_grow_leaves_no_magic(struct kunit *test)
+{
+#if IS_ENABLED(CONFIG_KUNIT) && KERNEL_VERSION(6, 4, 0) <= LINUX_VERSION_CODE
+	struct mag_heap *h = mag_heap_create(numa_mem_id(), GFP_KERNEL);
+	struct mag_span *s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	stores_seen = 0;
+	stores_published = 0;
+	kunit_activate_static_stub(test, mag_registry_store, store_fails);
+	/* the grow fails, and so does the loose block after it */
+	KUNIT_EXPECT_NULL(test, mag_heap_alloc(h, 1, GFP_KERNEL, s, NULL));
+	kunit_deactivate_static_stub(test, mag_registry_store);
+	KUNIT_EXPECT_EQ(test, h->nr_arenas, 0UL);
+	mag_heap_destroy(h);
+	if (!stores_seen)
+		kunit_skip(test, "no free 2 MiB block: the grow never reached its store");
+	KUNIT_EXPECT_EQ(test, stores_published, 0U);
+#else
+	kunit_skip(test, "no KUnit static stubs (6.4 on)");
+#endif
+}
+
 static struct kunit_case pageheap_cases[] = {
 	KUNIT_CASE(class_lookup_smallest_fit),
 	KUNIT_CASE(class_table_rules),
 	KUNIT_CASE(buddy_split_and_coalesce),
 	KUNIT_CASE_SLOW(buddy_random_sequence),
 	KUNIT_CASE(large_objects),
+	KUNIT_CASE(failed_grow_leaves_no_magic),
 	{}
 };
 
