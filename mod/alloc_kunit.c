@@ -1209,8 +1209,6 @@ static struct kunit_case alloc_cases[] = {
 	KUNIT_CASE(shrinker_counts_what_it_frees),
 	KUNIT_CASE(shrinker_keeps_working_set),
 	KUNIT_CASE(failures_leave_nothing),
-	KUNIT_CASE(bad_frees_detected),
-	KUNIT_CASE(hostile_frees_refused),
 	KUNIT_CASE(fault_attr_fails_allocations),
 	KUNIT_CASE(busy_mark_diverts),
 	KUNIT_CASE(bypass_mode_skips_magazines),
@@ -1579,4 +1577,26 @@ static struct kunit_suite gfp_suite = {
 	.test_cases = gfp_cases,
 };
 
-kunit_test_suites(&alloc_suite, &gfp_suite);
+/*
+ * The bad frees, in a suite of their own that runs after every suite
+ * but magalloc_debug and magalloc_kasan, which make KASAN reports too
+ * (Kbuild links those files last): under KASAN a double free is a KASAN
+ * report, and a KASAN report taints the kernel and turns lockdep off for
+ * the rest of the boot (end_report(): LOCKDEP_NOW_UNRELIABLE).  Run in
+ * the middle of magalloc_alloc, they left every later suite of the kunit
+ * boot without lockdep (gfp_nofs_metadata skipped there for that).
+ */
+static struct kunit_case frees_cases[] = {
+	KUNIT_CASE(bad_frees_detected),
+	KUNIT_CASE(hostile_frees_refused),
+	{}
+};
+
+static struct kunit_suite frees_suite = {
+	.name = "magalloc_frees",
+	.suite_init = alloc_suite_init,
+	.suite_exit = alloc_suite_exit,
+	.test_cases = frees_cases,
+};
+
+kunit_test_suites(&alloc_suite, &gfp_suite, &frees_suite);

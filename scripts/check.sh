@@ -368,7 +368,7 @@ for k in $kernels; do
 		start "$k" "$kunit_dir/arch/x86/boot/bzImage" 900 \
 			"$kunit_append init_on_free=1 init_on_alloc=1 kunit.filter_glob=magalloc_init.init_on_*" \
 			-m "$(ko kunit)" -r $kunit_faults_mem -R faults,leak -t "$kunit_tests" \
-			-- --expect-faults --expect-leak --kunit "$kunit_py"
+			-- --expect-faults --expect-leak --expect-lockdep --kunit "$kunit_py"
 		;;
 	pkg)
 		start_job pkg_job
@@ -384,7 +384,7 @@ for k in $kernels; do
 			-m "$(ko kunit-rt)" -r $kunit_mem -R stress,ksft,preload -t "$rt_tests" \
 			"${preload_args[@]}" \
 			-- --expect-ksft "$(echo "$rt_tests" | wc -w)" --expect-stress \
-			--expect-preload --kunit "$kunit_py"
+			--expect-preload --expect-lockdep --kunit "$kunit_py"
 		;;
 	esac
 done

@@ -48,6 +48,10 @@ Counts, for one boot:
     running through the unload, the offline and the reboot, whose kernel
     reports the boot's own verdict counts); "missing" is a failure; with
     --expect-rtload it must have reported;
+  - lockdep's state at the end ("@@MAG LOCKDEP <debug_locks>", kernels
+    with lockdep): with --expect-lockdep one test, that it is still 1:
+    any kernel report, or a taint such as a KASAN report's, turns lockdep
+    off for the rest of the boot, and it then checks nothing more;
   - KUnit cases, parsed by the kernel's own `kunit.py parse` (--kunit);
   - kselftest cases, from each binary's "# Totals:" line; a binary that
     exits non-zero or prints no totals counts as one failure.
@@ -180,6 +184,7 @@ def main():
     ap.add_argument('--expect-trace', action='store_true')
     ap.add_argument('--expect-preload', action='store_true')
     ap.add_argument('--expect-rtload', action='store_true')
+    ap.add_argument('--expect-lockdep', action='store_true')
     args = ap.parse_args()
     t = Tally(args.name)
 
@@ -193,6 +198,7 @@ def main():
     trace_ran = 0
     preload_ran = 0
     rtload_ran = 0
+    lockdep = None
     times = []
     in_leak = False
     for n, line in enumerate(lines):
@@ -242,6 +248,8 @@ def main():
             rc = status(rest[0])
             t.check(rc == '0', 'rtload: no magalloc_rtwake in the guest' if rc == 'missing'
                     else 'rtload: the SCHED_FIFO threads did not start (see the log)')
+        elif kind == 'LOCKDEP':
+            lockdep = status(rest[0])
         elif kind == 'DEBUG':
             t.check(status(rest[0]) == '0',
                     'debug mode: the stress with every pool in debug mode failed (see dmesg)')
@@ -317,6 +325,10 @@ def main():
         t.check(False, 'the preload step never reported')
     if args.expect_rtload and not rtload_ran:
         t.check(False, 'the rtload step never reported')
+    if args.expect_lockdep:
+        t.check(lockdep == '1', 'lockdep: no lockdep in this kernel' if lockdep is None
+                else 'lockdep turned itself off during the boot (a report or a taint: '
+                '"Disabling lock debugging" in the log)')
     if args.expect_faults and not faults_ran:
         t.check(False, 'the fault-injection run never reported')
     if args.expect_leak and not leak_ran:
