@@ -24,6 +24,7 @@
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 
+#include "compat.h"
 #include "internal.h"
 #include "kunit_util.h"
 
@@ -1560,6 +1561,63 @@ static void gfp_account_uncharged(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&mag_bad_frees), bad);
 }
 
+#if IS_ENABLED(CONFIG_KUNIT) && KERNEL_VERSION(6, 4, 0) <= LINUX_VERSION_CODE
+static int grow_fails_on;
+
+/* mag_central_grow() that cannot grow on node grow_fails_on */
+static int grow_elsewhere(struct mag_central *c, gfp_t gfp)
+{
+	struct kunit *test = kunit_get_current_test();
+	int ret;
+
+	if (c->node == grow_fails_on)
+		return -ENOMEM;
+	kunit_deactivate_static_stub(test, mag_central_grow);
+	ret = mag_central_grow(c, gfp);
+	kunit_activate_static_stub(test, mag_central_grow, grow_elsewhere);
+	return ret;
+}
+#endif
+
+/*
+ * Where the home node cannot grow (no free 2 MiB block, no loose block:
+ * here a static stub says so), an allocation is served by the nearest
+ * node that can, as the page allocator falls back along the zonelist;
+ * with __GFP_THISNODE it gets NULL.  The object is its node's: its free
+ * goes home there.
+ */
+static void gfp_other_node_fallback(struct kunit *test)
+{
+#if IS_ENABLED(CONFIG_KUNIT) && KERNEL_VERSION(6, 4, 0) <= LINUX_VERSION_CODE
+	struct mag_cache *cache = test_cache(test, 256, NULL);
+	struct mag_pool *pool = cache_pool(cache);
+	int home, nid = NUMA_NO_NODE;
+	void *p, *q;
+
+	if (num_node_state(N_MEMORY) < 2)
+		kunit_skip(test, "one node with memory");
+	migrate_disable();
+	home = mag_home_node();
+	grow_fails_on = home;
+	kunit_activate_static_stub(test, mag_central_grow, grow_elsewhere);
+	p = mag_cache_alloc(cache, GFP_KERNEL);
+	q = mag_cache_alloc(cache, GFP_KERNEL | __GFP_THISNODE);
+	kunit_deactivate_static_stub(test, mag_central_grow);
+	migrate_enable();
+	KUNIT_EXPECT_NULL(test, q);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	nid = page_to_nid(virt_to_page(p));
+	KUNIT_EXPECT_NE(test, nid, home);
+	KUNIT_EXPECT_EQ(test, pool->central[home]->nr_spans, 0UL);
+	KUNIT_EXPECT_EQ(test, pool->central[nid]->nr_spans, 1UL);
+	mag_cache_free(cache, p);
+	mag_drain_all();
+	KUNIT_EXPECT_EQ(test, mag_central_live(pool->central[nid]), 0UL);
+#else
+	kunit_skip(test, "no KUnit static stubs (6.4 on)");
+#endif
+}
+
 static struct kunit_case gfp_cases[] = {
 	KUNIT_CASE(gfp_account_uncharged),
 	KUNIT_CASE(gfp_dma_refused),
@@ -1567,6 +1625,7 @@ static struct kunit_case gfp_cases[] = {
 	KUNIT_CASE(gfp_nofs_metadata),
 	KUNIT_CASE(gfp_reserves_and_frees),
 	KUNIT_CASE(gfp_fragmentation_loose_blocks),
+	KUNIT_CASE(gfp_other_node_fallback),
 	{}
 };
 

@@ -27,6 +27,7 @@
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
 
+#include "compat.h"
 #include "internal.h"
 #include "trace.h"
 
@@ -253,6 +254,7 @@ int mag_central_grow(struct mag_central *c, gfp_t gfp)
 	struct mag_span *s;
 	unsigned long flags;
 
+	MAG_STATIC_STUB(mag_central_grow, c, gfp);
 	s = kzalloc_node(struct_size(s, alloc, BITS_TO_LONGS(nobj)),
 			 mag_meta_gfp(gfp), c->node);
 	if (!s)
